@@ -1,0 +1,89 @@
+"""The one in-memory table every loader returns and every trainer consumes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+INTERACTION_COLUMNS = ("user", "item", "rating", "timestamp")
+ITEM_COLUMNS = ("item", "title", "genres")
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be read; names the file, the line (1-based, if known) and why."""
+
+    def __init__(self, path: str, reason: str, line: int | None = None) -> None:
+        self.path, self.reason, self.line = str(path), reason, line
+        where = f"{self.path}, line {line}" if line is not None else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """Interactions with external string ids, plus item metadata.
+
+    `frame` has columns user (str), item (str), rating (float32), timestamp (int64, unix
+    seconds); `items` has columns item (str), title (str), genres (str, "|"-separated) and may
+    be empty when the source has no metadata.
+    """
+
+    frame: pd.DataFrame
+    name: str
+    items: pd.DataFrame = field(default_factory=lambda: empty_items())
+
+    def __post_init__(self) -> None:
+        missing = [c for c in INTERACTION_COLUMNS if c not in self.frame.columns]
+        if missing:
+            raise ValueError(f"interactions lack columns {missing}")
+        object.__setattr__(self, "frame", normalise_frame(self.frame))
+        object.__setattr__(self, "items", normalise_items(self.items))
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def fingerprint(self) -> str:
+        """sha256 of the interaction rows in a canonical order: same data, same fingerprint."""
+        ordered = self.frame.sort_values(list(INTERACTION_COLUMNS), kind="stable")
+        digest = hashlib.sha256()
+        for column in INTERACTION_COLUMNS:
+            values = ordered[column].to_numpy()
+            if values.dtype == object:
+                digest.update("\x1f".join(values.tolist()).encode())
+            else:
+                digest.update(np.ascontiguousarray(values).tobytes())
+        return digest.hexdigest()
+
+    def titles(self) -> dict[str, str]:
+        """Item id -> title, for the items that have one."""
+        return dict(zip(self.items["item"], self.items["title"], strict=True))
+
+
+def empty_items() -> pd.DataFrame:
+    """An item table with the right columns and no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in ITEM_COLUMNS})
+
+
+def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Coerce interaction columns to their canonical dtypes, dropping any other column."""
+    return pd.DataFrame(
+        {
+            "user": frame["user"].astype(str).to_numpy(dtype=object),
+            "item": frame["item"].astype(str).to_numpy(dtype=object),
+            "rating": frame["rating"].to_numpy(dtype=np.float32),
+            "timestamp": frame["timestamp"].to_numpy(dtype=np.int64),
+        }
+    )
+
+
+def normalise_items(items: pd.DataFrame) -> pd.DataFrame:
+    """Coerce item metadata to str columns item/title/genres, one row per item."""
+    if items is None or len(items) == 0:
+        return empty_items()
+    out = pd.DataFrame({"item": items["item"].astype(str).to_numpy(dtype=object)})
+    for column in ("title", "genres"):
+        values = items[column] if column in items.columns else pd.Series([""] * len(items))
+        out[column] = values.fillna("").astype(str).to_numpy(dtype=object)
+    return out.drop_duplicates("item", keep="last").reset_index(drop=True)

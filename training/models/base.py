@@ -1,0 +1,115 @@
+"""The protocol every model shares, its typed config base, and the registry of models by name.
+
+A model is fitted in TensorFlow/Keras (or numpy), then `export()`s plain arrays. Scoring, both
+in evaluation and in the serving process, goes through `app.serving.scorers` built from those
+arrays, so what is evaluated is exactly what is served.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from app.serving.scorers import Scorer, build_scorer
+from training.vocab import EncodedInteractions
+
+Task = Literal["rating", "ranking"]
+
+
+class ModelConfig(BaseModel):
+    """Hyperparameters of a model; subclasses add bounded, typed fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """What a fitted model hands to the bundle: a scorer kind, its arrays and scalar params."""
+
+    kind: str
+    arrays: dict[str, np.ndarray]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def scorer(self) -> Scorer:
+        return build_scorer(self.kind, self.arrays, self.params)
+
+
+@dataclass
+class FitHistory:
+    """Per-epoch figures (loss, validation metrics), for progress lines and report curves."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+
+
+class Recommender(ABC):
+    """Build from a typed config, `fit`, `export`; score through the exported arrays."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    tasks: ClassVar[frozenset[Task]] = frozenset({"ranking"})
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        self.config = config if config is not None else self.config_class()
+        self.history = FitHistory()
+        self._scorer: Scorer | None = None
+
+    @abstractmethod
+    def fit(self, train: EncodedInteractions) -> FitHistory:
+        """Learn from `train` (indices in its id maps); return the per-epoch history."""
+
+    @abstractmethod
+    def export(self) -> ExportedModel:
+        """The fitted parameters as plain numpy arrays."""
+
+    def keras_model(self) -> Any | None:
+        """The fitted Keras model, saved into the bundle as model.keras; None if there is none."""
+        return None
+
+    @property
+    def scorer(self) -> Scorer:
+        """The numpy scorer of the exported arrays (built once after fit)."""
+        if self._scorer is None:
+            self._scorer = self.export().scorer()
+        return self._scorer
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        """Scores of every item for each user index: shape (len(users), n_items)."""
+        return self.scorer.score_users(np.asarray(users, dtype=np.int64))
+
+
+MODELS: dict[str, type[Recommender]] = {}
+
+
+def register(cls: type[Recommender]) -> type[Recommender]:
+    """Class decorator: make a model available by its `name`."""
+    if cls.name in MODELS:
+        raise ValueError(f"model name {cls.name!r} registered twice")
+    MODELS[cls.name] = cls
+    return cls
+
+
+def model_class(name: str) -> type[Recommender]:
+    """The registered model called `name`, or a ValueError naming the choices."""
+    import training.models  # noqa: F401  (registers every model)
+
+    try:
+        return MODELS[name]
+    except KeyError:
+        choices = ", ".join(sorted(MODELS))
+        raise ValueError(f"unknown model {name!r}; choose one of: {choices}") from None
+
+
+def create_model(name: str, **params: Any) -> Recommender:
+    """A model by name with its config built (and validated) from `params`."""
+    cls = model_class(name)
+    return cls(cls.config_class(**params))
+
+
+ProgressCallback = Callable[[int, dict[str, float]], None]
