@@ -1,0 +1,33 @@
+"""Service settings: the only place that reads the environment (variables prefixed RECO_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with; validated at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="RECO_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///data/reco.db", description="SQLAlchemy URL of the interaction store"
+    )
+    artifacts_dir: Path = Field(Path("artifacts"), description="folder of model bundles")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    log_level: str = "info"
+    admin_key: str | None = Field(None, description="X-API-Key for /admin routes; unset = off")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="request bodies above -> 413")
+    cors_origins: list[str] = Field(default_factory=list, description="CORS closed when empty")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()
