@@ -1,0 +1,140 @@
+"""Store queries and writes used by the routes, the importer and the training loader."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.store.tables import Interaction, Item, User
+
+CHUNK = 5_000
+
+
+def insert_ignoring_duplicates(connection: Connection, table: Table, rows: list[dict]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL, in chunks."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing()
+    for start in range(0, len(rows), CHUNK):
+        connection.execute(statement, rows[start : start + CHUNK])
+
+
+def ensure_ids(
+    connection: Connection,
+    table: Table,
+    external_ids: Iterable[str],
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, int]:
+    """Database ids of `external_ids`, creating missing rows (safe with concurrent writers).
+
+    `extra` gives column values for newly created rows (e.g. item titles).
+    """
+    wanted = list(dict.fromkeys(external_ids))
+    known = _lookup(connection, table, wanted)
+    missing = [e for e in wanted if e not in known]
+    if missing:
+        extra = extra or {}
+        rows = [{"external_id": e, **extra.get(e, {})} for e in missing]
+        insert_ignoring_duplicates(connection, table, rows)
+        known.update(_lookup(connection, table, missing))
+    return known
+
+
+def _lookup(connection: Connection, table: Table, external_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(external_ids), 900):  # stays under SQLite's variable limit
+        chunk = external_ids[start : start + 900]
+        query = select(table.c.external_id, table.c.id).where(table.c.external_id.in_(chunk))
+        found.update({external: key for external, key in connection.execute(query)})
+    return found
+
+
+def add_interactions(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Store events (user_id, item_id, value, kind, timestamp); commits before returning."""
+    connection = session.connection()
+    users = ensure_ids(connection, User.__table__, (r["user_id"] for r in rows))
+    items = ensure_ids(connection, Item.__table__, (r["item_id"] for r in rows))
+    now = time.time()
+    session.execute(
+        Interaction.__table__.insert(),
+        [
+            {
+                "user_id": users[r["user_id"]],
+                "item_id": items[r["item_id"]],
+                "value": float(r.get("value", 1.0)),
+                "kind": r.get("kind") or "rating",
+                "timestamp": float(r.get("timestamp") or now),
+                "source": "api",
+            }
+            for r in rows
+        ],
+    )
+    session.commit()
+    return len(rows)
+
+
+def seen_item_ids(session: Session, user_id: str) -> list[str]:
+    """External ids of every item the user interacted with (one indexed query)."""
+    query = (
+        select(Item.external_id)
+        .join(Interaction, Interaction.item_id == Item.id)
+        .join(User, Interaction.user_id == User.id)
+        .where(User.external_id == user_id)
+        .distinct()
+    )
+    return list(session.scalars(query))
+
+
+def user_exists(session: Session, user_id: str) -> bool:
+    return session.scalar(select(User.id).where(User.external_id == user_id)) is not None
+
+
+def user_interactions(
+    session: Session, user_id: str, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The user's events, newest first, with item titles."""
+    query = (
+        select(
+            Item.external_id, Item.title, Interaction.value, Interaction.kind, Interaction.timestamp
+        )
+        .join(Interaction, Interaction.item_id == Item.id)
+        .join(User, Interaction.user_id == User.id)
+        .where(User.external_id == user_id)
+        .order_by(Interaction.timestamp.desc(), Interaction.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    keys = ("item_id", "title", "value", "kind", "timestamp")
+    return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
+
+
+def item_popularity(session: Session, limit: int) -> list[tuple[str, int]]:
+    """The most-interacted visible items with their counts."""
+    count = func.count(Interaction.id)
+    query = (
+        select(Item.external_id, count)
+        .join(Interaction, Interaction.item_id == Item.id)
+        .where(Item.hidden.is_(False))
+        .group_by(Item.id)
+        .order_by(count.desc(), Item.id)
+        .limit(limit)
+    )
+    return [(item, int(n)) for item, n in session.execute(query)]
+
+
+def item_titles(session: Session, item_ids: Sequence[str]) -> dict[str, str]:
+    query = select(Item.external_id, Item.title).where(Item.external_id.in_(list(item_ids)))
+    return {item: title for item, title in session.execute(query)}
+
+
+def store_stats(session: Session) -> dict[str, int]:
+    """Row counts, also a cheap check that the store answers."""
+    return {
+        "users": session.scalar(select(func.count(User.id))) or 0,
+        "items": session.scalar(select(func.count(Item.id))) or 0,
+        "interactions": session.scalar(select(func.count(Interaction.id))) or 0,
+    }

@@ -1,0 +1,68 @@
+"""The interaction store's tables: users, items (with metadata) and interactions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Double, ForeignKey, Index, String, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID_LENGTH = 128
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    title: Mapped[str] = mapped_column(String(512), default="")
+    genres: Mapped[str] = mapped_column(String(512), default="")
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Interaction(Base):
+    """One event. Imported rows are unique per (user, item, kind, timestamp), so a re-import
+    adds nothing; events posted to the API are appended, never deduplicated."""
+
+    __tablename__ = "interactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    value: Mapped[float] = mapped_column(Double, default=1.0)
+    kind: Mapped[str] = mapped_column(String(32), default="rating")
+    timestamp: Mapped[float] = mapped_column(Double)
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (
+        Index(
+            "uq_imported_interaction",
+            "user_id",
+            "item_id",
+            "kind",
+            "timestamp",
+            unique=True,
+            sqlite_where=text("source = 'import'"),
+            postgresql_where=text("source = 'import'"),
+        ),
+    )

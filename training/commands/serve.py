@@ -1,0 +1,7 @@
+"""Placeholder registration (filled in below)."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    pass

@@ -1,0 +1,47 @@
+"""Read the interaction store back as `Interactions`, for training on live data."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from app.store.session import create_store_engine, init_schema
+from app.store.tables import Interaction, Item, User
+from training.interactions import Interactions
+
+
+def load_store(database_url: str) -> Interactions:
+    """Every interaction on a visible item, with item titles and genres."""
+    engine = create_store_engine(database_url)
+    init_schema(engine)
+    query = (
+        select(
+            User.external_id.label("user"),
+            Item.external_id.label("item"),
+            Interaction.value.label("rating"),
+            Interaction.timestamp.label("timestamp"),
+        )
+        .join(User, Interaction.user_id == User.id)
+        .join(Item, Interaction.item_id == Item.id)
+        .where(Item.hidden.is_(False))
+        .order_by(Interaction.id)
+    )
+    items_query = select(Item.external_id.label("item"), Item.title, Item.genres).where(
+        Item.hidden.is_(False)
+    )
+    with engine.connect() as connection:
+        frame = pd.DataFrame(connection.execute(query).mappings().all(),
+                             columns=["user", "item", "rating", "timestamp"])  # fmt: skip
+        items = pd.DataFrame(connection.execute(items_query).mappings().all(),
+                             columns=["item", "title", "genres"])  # fmt: skip
+    engine.dispose()
+    return Interactions(frame, "store", items)
+
+
+def latest_interaction_id(database_url: str) -> int:
+    """The newest interaction id in the store (0 when empty): what a model was trained up to."""
+    engine = create_store_engine(database_url)
+    with engine.connect() as connection:
+        latest = connection.scalar(select(func.max(Interaction.id))) or 0
+    engine.dispose()
+    return int(latest)
