@@ -41,6 +41,11 @@ class Scorer:
         """Item vectors for item-to-item similarity, or None if the kind has none."""
         return None
 
+    def predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Rating-scale predictions for (user, item) index pairs, -1 meaning unknown: an
+        unknown side contributes nothing beyond the model's baseline."""
+        raise ScorerError(f"{self.kind} models do not predict ratings")
+
     def _require(self, *names: str) -> list[np.ndarray]:
         missing = [n for n in names if n not in self.arrays]
         if missing:
@@ -124,6 +129,18 @@ class DotScorer(Scorer):
 
     def item_embeddings(self) -> np.ndarray:
         return self.item_factors
+
+    def predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        known_u, known_i = users >= 0, items >= 0
+        u, i = np.where(known_u, users, 0), np.where(known_i, items, 0)
+        dot = np.einsum("ij,ij->i", self.user_factors[u], self.item_factors[i])
+        raw = (
+            np.where(known_u & known_i, dot, 0.0)
+            + np.where(known_u, self.user_bias[u], 0.0)
+            + np.where(known_i, self.item_bias[i], 0.0)
+            + self.global_bias
+        )
+        return self._transform(raw.astype(np.float32))
 
 
 SCORERS: dict[str, type[Scorer]] = {cls.kind: cls for cls in (PopularityScorer, DotScorer)}

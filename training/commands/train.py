@@ -1,7 +1,57 @@
-"""Placeholder registration (filled in below)."""
+"""`reco train --model NAME --dataset DATASET`: fit a model and export a versioned bundle."""
+
+from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from app.config import get_settings
+from training.commands.params import add_param_arguments, build_model, requested_params
+from training.datasets.options import add_dataset_arguments, dataset_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    pass
+    parser = subparsers.add_parser(
+        "train", help="fit a model, export a bundle", description=__doc__
+    )
+    parser.add_argument("--model", default="mf", help="model name (default mf)")
+    parser.add_argument(
+        "--dataset", default="synthetic", help="synthetic, store, a MovieLens folder, or a file"
+    )
+    parser.add_argument("--out", type=Path, help="bundle folder (default: new one under artifacts)")
+    parser.add_argument("--no-holdout", action="store_true", help="skip the holdout evaluation")
+    parser.add_argument("--no-report", action="store_true", help="skip report.html")
+    add_param_arguments(parser)
+    add_dataset_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.datasets.prep import prepare
+    from training.export import new_bundle_dir
+    from training.pipeline import train_and_export
+
+    params = requested_params(args)
+    build_model(args.model, params)  # fail on a bad name or value before loading data
+    data = prepare(dataset_from_args(args.dataset, args), params)
+    extra = {}
+    if args.dataset == "store":
+        from training.datasets.store import latest_interaction_id
+
+        extra["latest_interaction_id"] = latest_interaction_id(
+            args.database_url or get_settings().database_url
+        )
+    out = args.out or new_bundle_dir(get_settings().artifacts_dir, args.model)
+    result = train_and_export(
+        lambda: build_model(args.model, params),
+        data,
+        out,
+        seed=args.seed,
+        holdout=not args.no_holdout,
+        report=not args.no_report,
+        extra_dataset=extra,
+    )
+    print(f"bundle: {result.bundle}")
+    for name, value in result.metrics.items():
+        print(f"  {name:>14} {value:.4f}")
+    return 0

@@ -79,3 +79,12 @@ def _movies(path: Path, sep: str, *, header: bool) -> pd.DataFrame:
     raw.columns = ["item", "title", "genres"]
     raw["genres"] = raw["genres"].replace("(no genres listed)", "")
     return raw
+
+
+def load_movielens_split(folder: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An official MovieLens 100K split (`u1` .. `u5`, `ua`, `ub`): (base, test) frames."""
+    frames = []
+    for suffix in ("base", "test"):
+        data = Interactions(_ratings(Path(folder) / f"{name}.{suffix}", "\t", header=False), name)
+        frames.append(data.frame)
+    return frames[0], frames[1]

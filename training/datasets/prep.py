@@ -1,0 +1,39 @@
+"""Data preparation the notebooks did by hand: positives by threshold, k-core filtering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from training.interactions import Interactions
+
+
+def binarize(data: Interactions, threshold: float | None) -> Interactions:
+    """Keep rows rated at least `threshold` (as positives); None keeps everything."""
+    if threshold is None:
+        return data
+    return Interactions(data.frame[data.frame["rating"] >= threshold], data.name, data.items)
+
+
+def filter_min_interactions(
+    data: Interactions, min_user: int = 1, min_item: int = 1
+) -> Interactions:
+    """Drop users and items with too few rows, repeated until both limits hold (k-core)."""
+    frame = data.frame
+    while True:
+        users = frame["user"].map(frame["user"].value_counts()) >= min_user
+        items = frame["item"].map(frame["item"].value_counts()) >= min_item
+        keep = users & items
+        if keep.all():
+            return Interactions(frame, data.name, data.items)
+        frame = frame[keep]
+
+
+def prepare(data: Interactions, params: dict[str, Any]) -> Interactions:
+    """Apply the preparation options among `params` (rating_threshold, min_user_interactions,
+    min_item_interactions)."""
+    data = binarize(data, params.get("rating_threshold"))
+    return filter_min_interactions(
+        data,
+        int(params.get("min_user_interactions", 1)),
+        int(params.get("min_item_interactions", 1)),
+    )

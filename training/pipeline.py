@@ -1,0 +1,87 @@
+"""`reco train`: load -> prepare -> encode -> holdout evaluation -> fit on all -> bundle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.export import export_bundle
+from training.interactions import Interactions
+from training.models.base import Recommender
+from training.protocols import dedupe_latest, evaluate_ranking, evaluate_rmse, rank_split
+from training.vocab import EncodedInteractions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    bundle: Path
+    metrics: dict[str, float]
+
+
+def holdout_metrics(
+    make_model: Callable[[], Recommender], data: Interactions, seed: int, k: int = 10
+) -> dict[str, float]:
+    """Offline metrics from a RANK-style per-user holdout of the data (rmse too when the
+    model predicts ratings), recorded in the manifest and exposed on /metrics."""
+    train_frame, test_frame = rank_split(dedupe_latest(data.frame), np.random.default_rng(seed))
+    train = EncodedInteractions.encode(Interactions(train_frame, data.name))
+    model = make_model()
+    model.fit(train)
+    metrics, _ = evaluate_ranking(model, train, test_frame, k)
+    if "rating" in model.tasks:
+        metrics |= evaluate_rmse(model, train, test_frame)
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def train_and_export(
+    make_model: Callable[[], Recommender],
+    data: Interactions,
+    out_dir: Path,
+    *,
+    seed: int = 42,
+    holdout: bool = True,
+    report: bool = True,
+    extra_dataset: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Fit on all of `data` and write the bundle, with holdout metrics when asked."""
+    metrics = holdout_metrics(make_model, data, seed) if holdout else {}
+    if metrics:
+        log.info("holdout %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    encoded = EncodedInteractions.encode(Interactions(dedupe_latest(data.frame), data.name))
+    model = make_model()
+    model.fit(encoded)
+
+    def write_report(path: Path) -> None:
+        from training.report import write_training_report
+
+        genres = dict(zip(data.items["item"], data.items["genres"], strict=True))
+        write_training_report(
+            path,
+            model_name=model.name,
+            history=model.history,
+            metrics=metrics,
+            exported=model.export(),
+            train=encoded,
+            item_genres=[genres.get(i, "") for i in encoded.item_map.ids],
+            params=model.config.model_dump(mode="json"),
+        )
+
+    bundle = export_bundle(
+        model,
+        encoded,
+        out_dir=out_dir,
+        dataset_name=data.name,
+        dataset_fingerprint=data.fingerprint(),
+        items=data.items,
+        metrics=metrics,
+        report=write_report if report else None,
+        extra_dataset=extra_dataset,
+    )
+    return TrainResult(bundle, metrics)

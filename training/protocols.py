@@ -1,0 +1,218 @@
+"""The evaluation protocols of PROTOCOLS.md (RANK, LOO, RMSE), implemented exactly.
+
+Each `run_*` takes the full dataset and a fresh model, splits with a seeded
+`numpy.random.default_rng(seed)`, fits on the train part (timed), and scores with the model's
+exported numpy scorer (timed), returning one result dict in the "Reporting" shape.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.interactions import Interactions
+from training.metrics import auc, loo_rank, ranking_metrics
+from training.models.base import Recommender
+from training.vocab import EncodedInteractions
+
+PROTOCOLS = ("rank", "loo", "rmse")
+SCORE_BATCH = 512
+
+
+def dedupe_latest(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (user, item): the latest by timestamp, ties going to the later row."""
+    ordered = frame.assign(_row=np.arange(len(frame))).sort_values(
+        ["timestamp", "_row"], kind="stable"
+    )
+    latest = ordered.drop_duplicates(["user", "item"], keep="last").sort_values("_row")
+    return latest.drop(columns="_row").reset_index(drop=True)
+
+
+def rank_split(frame: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per user with n >= 2: shuffle, n_test = max(1, floor(0.25 n + 0.5)) capped at n - 1."""
+    keys = rng.random(len(frame))
+    order = np.lexsort((keys, frame["user"].to_numpy()))
+    users = frame["user"].to_numpy()[order]
+    starts = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, len(users)])
+    position = np.arange(len(users)) - np.repeat(starts, sizes)
+    size = np.repeat(sizes, sizes)
+    n_test = np.minimum(np.maximum(1, np.floor(0.25 * size + 0.5)), size - 1)
+    in_test = np.zeros(len(frame), bool)
+    in_test[order] = (size >= 2) & (position < n_test)
+    return frame[~in_test].reset_index(drop=True), frame[in_test].reset_index(drop=True)
+
+
+def _fit(model: Recommender, train: EncodedInteractions) -> float:
+    start = time.perf_counter()
+    model.fit(train)
+    return time.perf_counter() - start
+
+
+def _result(model: Recommender, fit_s: float, rec_s: float, metrics: dict[str, float]) -> dict:
+    return {
+        "model": model.name,
+        "params": model.config.model_dump(mode="json"),
+        "fit_seconds": round(fit_s, 3),
+        "recommend_seconds": round(rec_s, 3),
+        "metrics": {k: round(float(v), 6) for k, v in metrics.items()},
+    }
+
+
+def evaluate_ranking(
+    model: Recommender, train: EncodedInteractions, test: pd.DataFrame, k: int
+) -> tuple[dict[str, float], float]:
+    """RANK metrics of a fitted model on raw test rows; returns (metrics, recommend seconds)."""
+    user_idx = train.user_map.encode(test["user"].to_numpy())
+    item_idx = train.item_map.encode(test["item"].to_numpy())
+    test_users = np.unique(user_idx[user_idx >= 0])
+    seen = [set() for _ in range(train.n_users)]
+    for u, i in zip(train.users, train.items, strict=True):
+        seen[u].add(i)
+    in_train = np.zeros(train.n_items, bool)
+    in_train[train.items] = True
+    start = time.perf_counter()
+    tops, all_scores = {}, {}
+    for batch_start in range(0, len(test_users), SCORE_BATCH):
+        batch = test_users[batch_start : batch_start + SCORE_BATCH]
+        scores = model.score(batch).astype(np.float64)
+        for row, user in enumerate(batch):
+            user_scores = scores[row]
+            user_scores[~in_train] = -np.inf
+            user_scores[list(seen[user])] = -np.inf
+            top = np.argpartition(-user_scores, min(k, len(user_scores) - 1))[:k]
+            tops[user] = top[np.argsort(-user_scores[top], kind="stable")]
+            all_scores[user] = user_scores
+    recommend_seconds = time.perf_counter() - start
+    per_user: list[dict[str, float]] = []
+    aucs = []
+    by_user = pd.DataFrame({"u": user_idx, "i": item_idx}).groupby("u")["i"]
+    shown: set[int] = set()
+    for user, items in by_user:
+        if user < 0:
+            continue
+        top = tops[user]
+        top = top[np.isfinite(all_scores[user][top])]
+        shown.update(top.tolist())
+        relevant = {int(i) for i in items if i >= 0}
+        per_user.append(ranking_metrics(top, relevant, len(items), k))
+        candidates = np.isfinite(all_scores[user])
+        positive = np.zeros(train.n_items, bool)
+        positive[list(relevant)] = True
+        aucs.append(auc(all_scores[user][candidates], positive[candidates]))
+    metrics = pd.DataFrame(per_user).mean().to_dict()
+    metrics["auc"] = float(np.nanmean(aucs)) if aucs else float("nan")
+    metrics[f"coverage@{k}"] = len(shown) / max(1, int(in_train.sum()))
+    return metrics, recommend_seconds
+
+
+def run_rank(make_model: Callable[[], Recommender], data: Interactions, k: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    train_frame, test_frame = rank_split(dedupe_latest(data.frame), rng)
+    train = EncodedInteractions.encode(Interactions(train_frame, data.name))
+    model = make_model()
+    fit_s = _fit(model, train)
+    metrics, rec_s = evaluate_ranking(model, train, test_frame, k)
+    return _result(model, fit_s, rec_s, metrics)
+
+
+def loo_split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per user with 2+ rows, the latest row by timestamp (ties: the later row) is held out."""
+    ordered = frame.assign(_row=np.arange(len(frame))).sort_values(
+        ["user", "timestamp", "_row"], kind="stable"
+    )
+    last = ~ordered["user"].duplicated(keep="last")
+    multi = ordered["user"].map(ordered["user"].value_counts()) >= 2
+    held = (last & multi).to_numpy()
+    return (
+        ordered[~held].drop(columns="_row").reset_index(drop=True),
+        ordered[held].drop(columns="_row").reset_index(drop=True),
+    )
+
+
+def run_loo(make_model: Callable[[], Recommender], data: Interactions, k: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    frame = dedupe_latest(data.frame)
+    train_frame, test_frame = loo_split(frame)
+    train = EncodedInteractions.encode(Interactions(train_frame, data.name))
+    model = make_model()
+    fit_s = _fit(model, train)
+    universe = np.array(sorted(frame["item"].unique()), dtype=object)
+    interacted = frame.groupby("user")["item"].agg(set)
+    start = time.perf_counter()
+    hits, gains = [], []
+    for user, held_item in zip(test_frame["user"], test_frame["item"], strict=True):
+        pool = universe[~np.isin(universe, list(interacted[user]))]
+        negatives = rng.choice(pool, size=min(99, len(pool)), replace=False)
+        items = train.item_map.encode(np.r_[[held_item], negatives])
+        u = train.user_map.get(user)
+        scores = np.full(len(items), -np.inf)
+        if u >= 0:
+            known = items >= 0
+            scores[known] = model.scorer.score_pairs(u, items[known])
+        rank = loo_rank(scores[0], scores[1:])
+        hits.append(rank < k)
+        gains.append(1.0 / np.log2(rank + 2) if rank < k else 0.0)
+    rec_s = time.perf_counter() - start
+    return _result(model, fit_s, rec_s, {f"hr@{k}": np.mean(hits), f"ndcg@{k}": np.mean(gains)})
+
+
+def rmse_split(
+    data: Interactions, source: Path | None, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """u1.base/u1.test for MovieLens 100K; otherwise a seeded random 80/20 split of rows."""
+    if source is not None and (source / "u1.base").is_file() and (source / "u1.test").is_file():
+        from training.datasets.movielens import load_movielens_split
+
+        return load_movielens_split(source, "u1")
+    frame = dedupe_latest(data.frame)
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(frame), bool)
+    test[rng.permutation(len(frame))[: round(0.2 * len(frame))]] = True
+    return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
+
+
+def evaluate_rmse(model: Recommender, train: EncodedInteractions, test: pd.DataFrame) -> dict:
+    """rmse and mae with predictions clipped to the train rating range."""
+    users = train.user_map.encode(test["user"].to_numpy())
+    items = train.item_map.encode(test["item"].to_numpy())
+    predicted = model.scorer.predict_pairs(users, items).astype(np.float64)
+    predicted = np.clip(predicted, train.ratings.min(), train.ratings.max())
+    errors = predicted - test["rating"].to_numpy(np.float64)
+    return {"rmse": float(np.sqrt(np.mean(errors**2))), "mae": float(np.mean(np.abs(errors)))}
+
+
+def run_rmse(
+    make_model: Callable[[], Recommender], data: Interactions, seed: int, source: Path | None
+) -> dict:
+    train_frame, test_frame = rmse_split(data, source, seed)
+    train = EncodedInteractions.encode(Interactions(train_frame, data.name))
+    model = make_model()
+    fit_s = _fit(model, train)
+    start = time.perf_counter()
+    metrics = evaluate_rmse(model, train, test_frame)
+    return _result(model, fit_s, time.perf_counter() - start, metrics)
+
+
+def run_protocol(
+    protocol: str,
+    make_model: Callable[[], Recommender],
+    data: Interactions,
+    *,
+    k: int = 10,
+    seed: int = 42,
+    source: Path | None = None,
+) -> dict[str, Any]:
+    """One model's result under `protocol` ('rank', 'loo' or 'rmse')."""
+    if protocol == "rank":
+        return run_rank(make_model, data, k, seed)
+    if protocol == "loo":
+        return run_loo(make_model, data, k, seed)
+    if protocol == "rmse":
+        return run_rmse(make_model, data, seed, source)
+    raise ValueError(f"unknown protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}")
