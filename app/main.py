@@ -1,0 +1,91 @@
+"""The FastAPI application: `create_app(settings)`, and `app` for `uvicorn app.main:app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.config import Settings, get_settings
+from app.errors import install_error_handlers
+from app.limits import BodyLimitMiddleware
+from app.metrics import Metrics, MetricsMiddleware
+from app.routes import interactions, ops, recommendations
+from app.serving.bundle import newest_bundle
+from app.serving.fallback import StoreFallback
+from app.serving.service import ModelService
+from app.serving.state import ModelState
+from app.store.session import create_store_engine, init_schema, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Recommendations from a trained model bundle, over an interaction store.
+
+Ids are the external string ids of your data. Errors are JSON:
+`{"error": {"code": ..., "message": ...}}`."""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("recoserve")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def load_models(app: FastAPI) -> None:
+    """Load the newest valid bundle into the app's model state (popularity fallback if none)."""
+    settings: Settings = app.state.settings
+    state: ModelState = app.state.models
+    bundle = newest_bundle(settings.artifacts_dir)
+    if bundle is None:
+        state.problem = f"no valid bundle in {settings.artifacts_dir}"
+        log.warning("%s; serving popularity from the store", state.problem)
+    else:
+        state.activate(ModelService(bundle))
+        log.info("serving %s (%s)", bundle.model_name, bundle.version)
+    app.state.metrics.set_model(state.active)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_store_engine(settings.database_url)
+    init_schema(engine)
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.fallback = StoreFallback(app.state.sessionmaker)
+    load_models(app)
+    yield
+    engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured application; the store and the model load when its lifespan starts."""
+    app = FastAPI(
+        title="RecoServe",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    app.state.models = ModelState()
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    for module in (recommendations, interactions, ops):
+        app.include_router(module.router)
+    if app.state.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=app.state.settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=app.state.settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,46 @@
+"""POST /interactions (one or a batch) and GET /users/{user_id}/interactions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.deps import SessionDep
+from app.errors import NotFound
+from app.schemas import (
+    InteractionBatchIn,
+    InteractionIn,
+    StoredOut,
+    UserIdPath,
+    UserInteractionsOut,
+)
+from app.store.repository import add_interactions, user_exists, user_interactions
+
+router = APIRouter(tags=["interactions"])
+
+
+@router.post(
+    "/interactions", status_code=201, response_model=StoredOut, summary="Record interactions"
+)
+def post_interactions(body: InteractionIn | InteractionBatchIn, session: SessionDep) -> dict:
+    """Store one event or a batch (up to 10,000); answers 201 only after the commit.
+    Unknown users and items are created on the fly."""
+    events = body.interactions if isinstance(body, InteractionBatchIn) else [body]
+    return {"stored": add_interactions(session, [event.row() for event in events])}
+
+
+@router.get(
+    "/users/{user_id}/interactions",
+    response_model=UserInteractionsOut,
+    summary="A user's interactions, newest first",
+)
+def get_user_interactions(
+    user_id: UserIdPath,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict:
+    if not user_exists(session, user_id):
+        raise NotFound(f"unknown user {user_id!r}")
+    return {"user_id": user_id, "interactions": user_interactions(session, user_id, limit, offset)}

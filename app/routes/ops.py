@@ -1,0 +1,63 @@
+"""GET /health, GET /ready, GET /metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.deps import SessionDep, StateDep
+from app.schemas import HealthOut, ReadyOut
+from app.store.repository import store_stats
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=HealthOut, summary="Liveness")
+async def health() -> dict:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    response_model=ReadyOut,
+    summary="Readiness: model and store",
+    responses={503: {"description": "the store does not answer"}},
+)
+def ready(state: StateDep, session: SessionDep) -> Response:
+    try:
+        stats = store_stats(session)
+    except SQLAlchemyError as error:
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "unavailable",
+                    "message": f"store unavailable: {type(error).__name__}",
+                }
+            },
+            status_code=503,
+        )
+    model = state.active
+    body = {
+        "ready": True,
+        "model": model.name if model else None,
+        "version": model.version if model else None,
+        "kind": model.bundle.kind if model else None,
+        "fallback": None if model else f"popularity from the store ({state.problem})",
+        "store": stats,
+    }
+    return JSONResponse(body)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (JSON with Accept: application/json)",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}, "application/json": {}}}},
+)
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(registry.as_json())
+    return Response(registry.text(), media_type=CONTENT_TYPE_LATEST)

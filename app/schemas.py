@@ -1,0 +1,166 @@
+"""Request and response bodies of the public API, with OpenAPI examples."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
+ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
+UserIdPath = Annotated[
+    str, Path(min_length=1, max_length=128, pattern=ID_PATTERN, examples=["196"])
+]
+ItemIdPath = Annotated[
+    str, Path(min_length=1, max_length=128, pattern=ID_PATTERN, examples=["242"])
+]
+K = Annotated[int, Query(ge=1, le=1000, description="how many items (1-1000)")]
+MIN_TIMESTAMP, MAX_TIMESTAMP = 0.0, 4_102_444_800.0  # 1970-01-01 .. 2100-01-01
+
+
+class ScoredItemOut(BaseModel):
+    item_id: str
+    score: float
+    title: str = ""
+
+
+class RecommendOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "196",
+                    "model": "mf",
+                    "cold_start": False,
+                    "items": [{"item_id": "50", "score": 4.61, "title": "Star Wars (1977)"}],
+                }
+            ]
+        }
+    )
+    user_id: str
+    model: str
+    cold_start: bool
+    items: list[ScoredItemOut]
+
+
+class SimilarOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"item_id": "242", "items": [{"item_id": "98", "score": 0.83, "title": "..."}]}
+            ]
+        }
+    )
+    item_id: str
+    model: str
+    items: list[ScoredItemOut]
+
+
+class ScoreIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"user_id": "196", "item_ids": ["242", "302"]}]},
+    )
+    user_id: ExternalId
+    item_ids: list[ExternalId] = Field(min_length=1, max_length=1000)
+
+
+class ItemScoreOut(BaseModel):
+    item_id: str
+    score: float
+
+
+class ScoreOut(BaseModel):
+    user_id: str
+    model: str
+    cold_start: bool
+    scores: list[ItemScoreOut]
+
+
+class InteractionIn(BaseModel):
+    """One event: a rating, click, play or purchase."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"user_id": "196", "item_id": "242", "value": 4.0, "kind": "rating"}]
+        },
+    )
+    user_id: ExternalId
+    item_id: ExternalId
+    value: float = Field(1.0, ge=-1e6, le=1e6)
+    kind: str = Field("rating", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    timestamp: float | datetime | None = Field(
+        None, description="unix seconds or ISO-8601; default: now"
+    )
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("value must be a finite number")
+        return value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _in_range(cls, value: float | datetime | None) -> float | datetime | None:
+        seconds = value.timestamp() if isinstance(value, datetime) else value
+        if seconds is not None and not MIN_TIMESTAMP <= seconds <= MAX_TIMESTAMP:
+            raise ValueError("timestamp must be between 1970 and 2100")
+        return value
+
+    def row(self) -> dict[str, object]:
+        """The store row, with the timestamp as unix seconds (now when absent)."""
+        stamp = self.timestamp
+        seconds = stamp.timestamp() if isinstance(stamp, datetime) else stamp
+        return {
+            "user_id": self.user_id,
+            "item_id": self.item_id,
+            "value": self.value,
+            "kind": self.kind,
+            "timestamp": time.time() if seconds is None else seconds,
+        }
+
+
+class InteractionBatchIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"interactions": [{"user_id": "196", "item_id": "242", "value": 4}]}]
+        },
+    )
+    interactions: list[InteractionIn] = Field(min_length=1, max_length=10_000)
+
+
+class StoredOut(BaseModel):
+    stored: int
+
+
+class InteractionOut(BaseModel):
+    item_id: str
+    title: str
+    value: float
+    kind: str
+    timestamp: float
+
+
+class UserInteractionsOut(BaseModel):
+    user_id: str
+    interactions: list[InteractionOut]
+
+
+class HealthOut(BaseModel):
+    status: str = "ok"
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    model: str | None
+    version: str | None
+    kind: str | None
+    fallback: str | None = Field(None, description="what serves when no bundle is loaded")
+    store: dict[str, int]

@@ -1,0 +1,40 @@
+"""What serves when no valid bundle is loaded: the store's most popular items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import ServiceUnavailable
+from app.serving.service import Recommendation, ScoredItem
+from app.store.repository import item_popularity, item_titles
+
+
+class StoreFallback:
+    """Popular items from the store for everyone (cold_start true); no similar or score."""
+
+    name = "popularity-fallback"
+    version = None
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def recommend(self, user_id: str, k: int, seen: Sequence[str]) -> Recommendation:
+        excluded = set(seen)
+        with self.sessions() as session:
+            ranked = [
+                (i, n) for i, n in item_popularity(session, k + len(excluded)) if i not in excluded
+            ][:k]
+            titles = item_titles(session, [i for i, _ in ranked])
+        items = [ScoredItem(i, float(n), titles.get(i, "")) for i, n in ranked]
+        return Recommendation(user_id, self.name, True, items)
+
+    def _unavailable(self) -> ServiceUnavailable:
+        return ServiceUnavailable("no model is loaded; train one with `reco train`")
+
+    def similar(self, item_id: str, k: int) -> list[ScoredItem]:
+        raise self._unavailable()
+
+    def score(self, user_id: str, item_ids: Sequence[str]) -> tuple[bool, list[float]]:
+        raise self._unavailable()
