@@ -40,7 +40,26 @@ def sample_negatives(
             return items
         items[redo] = rng.integers(0, n_items, len(redo))
         redo = redo[is_positive(codes, users[redo], items[redo], n_items)]
-    raise ValueError("could not sample negatives: some users interacted with almost every item")
+    return _exact_leftovers(users, items, redo, n_items, codes, rng)
+
+
+def _exact_leftovers(
+    users: np.ndarray,
+    items: np.ndarray,
+    redo: np.ndarray,
+    n_items: int,
+    codes: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draw from each leftover user's explicit complement (users with almost every item)."""
+    for user in np.unique(users[redo]):
+        rows = redo[users[redo] == user]
+        seen = codes[(codes >= user * n_items) & (codes < (user + 1) * n_items)] - user * n_items
+        free = np.setdiff1d(np.arange(n_items), seen)
+        if len(free) == 0:
+            raise ValueError(f"user index {user} interacted with every item: no negatives exist")
+        items[rows] = rng.choice(free, len(rows))
+    return items
 
 
 def sample_pairs(

@@ -130,7 +130,8 @@ def _timestamps(values: pd.Series, path: Path, first_line: int) -> np.ndarray:
     if len(bad):
         row = int(bad[0])
         raise DatasetError(path, f"timestamp is not a time: {values.iloc[row]!r}", first_line + row)
-    return (parsed.astype("int64") // 10**9).to_numpy(np.int64)
+    seconds = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    return seconds.to_numpy(np.float64).astype(np.int64)
 
 
 def _items(raw: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
