@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from training.models.base import create_model
+from training.vocab import EncodedInteractions
+
+FAST = {
+    "epochs": 30,
+    "factors": 8,
+    "learning_rate": 0.05,
+    "l2": 0.001,
+    "validation_fraction": 0.0,
+    "batch_size": 64,
+}
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    from tests.conftest import block_interactions
+
+    data = EncodedInteractions.encode(block_interactions())
+    # ratings: 5 for in-group items; add low ratings for the other group so MF has signal
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(data.n_users), 3)
+    other = np.where(users < 10, 10, 0) + rng.integers(0, 10, len(users))
+    items = np.array([data.item_map.get(str(i)) for i in other], np.int32)
+    combined = EncodedInteractions(
+        np.r_[data.users, users.astype(np.int32)],
+        np.r_[data.items, items],
+        np.r_[data.ratings, np.ones(len(users), np.float32)],
+        np.r_[data.timestamps, np.zeros(len(users), np.int64)],
+        data.user_map,
+        data.item_map,
+    )
+    model = create_model("mf", **FAST)
+    model.fit(combined)
+    return model, combined
+
+
+def test_mf_ranks_in_group_items_first(fitted):
+    model, data = fitted
+    scores = model.score(np.arange(data.n_users))
+    group_of_item = np.array([int(i) >= 10 for i in data.item_map.ids])
+    for user in range(data.n_users):
+        top = int(np.argmax(scores[user]))
+        assert group_of_item[top] == (int(data.user_map.ids[user]) >= 10)
+
+
+def test_mf_numpy_scores_equal_keras(fitted):
+    model, data = fitted
+    pairs = np.stack([data.users[:50], data.items[:50]], axis=1)
+    keras_scores = np.asarray(model.keras_model().predict(pairs, verbose=0))
+    numpy_scores = model.scorer.predict_pairs(data.users[:50], data.items[:50])
+    np.testing.assert_allclose(numpy_scores, keras_scores, atol=1e-5)
+
+
+def test_mf_same_seed_same_tables(fitted):
+    model, data = fitted
+    again = create_model("mf", **FAST)
+    again.fit(data)
+    for name, array in model.export().arrays.items():
+        np.testing.assert_array_equal(array, again.export().arrays[name])
+
+
+def test_mf_config_round_trips_json():
+    model = create_model("mf", factors=16, output="sigmoid_range")
+    config = type(model.config).model_validate_json(model.config.model_dump_json())
+    assert config == model.config
