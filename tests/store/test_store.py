@@ -1,0 +1,156 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.main import create_app
+from app.store.repository import add_interactions, item_popularity, seen_item_ids
+from app.store.session import create_store_engine, init_schema, make_sessionmaker
+from app.store.tables import Interaction
+from training.datasets.store import load_store
+from training.datasets.synthetic import make_synthetic
+from training.importer import import_interactions
+
+
+def _count(url: str) -> int:
+    engine = create_store_engine(url)
+    init_schema(engine)
+    with engine.connect() as connection:
+        n = connection.scalar(select(func.count(Interaction.id)))
+    engine.dispose()
+    return int(n)
+
+
+def test_import_is_idempotent(store_url):
+    engine = create_store_engine(store_url)
+    init_schema(engine)
+    data = make_synthetic(50, 80, 1000, seed=1)
+    first = import_interactions(engine, data, progress=False)
+    second = import_interactions(engine, data, progress=False)
+    assert (first.new_interactions, second.new_interactions) == (1000, 0)
+    assert _count(store_url) == 1000
+    back = load_store(store_url)
+    assert len(back) == 1000 and back.titles()["1"] == data.titles()["1"]
+
+
+def test_add_interactions_creates_users_and_items(store_url):
+    engine = create_store_engine(store_url)
+    init_schema(engine)
+    with make_sessionmaker(engine)() as session:
+        stored = add_interactions(
+            session,
+            [
+                {"user_id": "u1", "item_id": "a", "value": 5.0, "kind": "rating", "timestamp": 1.0},
+                {"user_id": "u1", "item_id": "b", "value": 1.0, "kind": "click", "timestamp": 2.0},
+                {"user_id": "u2", "item_id": "a", "value": 1.0, "kind": "click", "timestamp": 3.0},
+            ],
+        )
+        assert stored == 3
+        assert sorted(seen_item_ids(session, "u1")) == ["a", "b"]
+        assert item_popularity(session, 1) == [("a", 2)]
+
+
+def test_live_events_are_never_deduplicated(store_url):
+    engine = create_store_engine(store_url)
+    init_schema(engine)
+    event = {"user_id": "u", "item_id": "i", "value": 1.0, "kind": "play", "timestamp": 5.0}
+    with make_sessionmaker(engine)() as session:
+        add_interactions(session, [event, event])
+    assert _count(store_url) == 2
+
+
+def test_concurrent_http_writers_lose_nothing(store_url, tmp_path):
+    settings = Settings(database_url=store_url, artifacts_dir=tmp_path / "none")
+    with TestClient(create_app(settings)) as client:
+
+        def writer(worker: int) -> list[int]:
+            return [
+                client.post(
+                    "/interactions",
+                    json={"user_id": f"w{worker}", "item_id": f"i{n % 7}", "kind": "click"},
+                ).status_code
+                for n in range(100)
+            ]
+
+        with ThreadPoolExecutor(4) as pool:
+            statuses = [s for result in pool.map(writer, range(4)) for s in result]
+    assert statuses == [201] * 400
+    assert _count(store_url) == 400
+
+
+_WRITER = """
+import sys
+from app.store.session import create_store_engine, init_schema, make_sessionmaker
+from app.store.repository import add_interactions
+engine = create_store_engine(sys.argv[1]); init_schema(engine)
+with make_sessionmaker(engine)() as session:
+    for n in range(100):
+        add_interactions(session, [{"user_id": f"p{sys.argv[2]}", "item_id": f"i{n}",
+                                    "value": 1.0, "kind": "click", "timestamp": float(n)}])
+"""
+
+
+def test_concurrent_process_writers_lose_nothing(store_url):
+    _count(store_url)  # schema first, so the writers race only on rows
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, store_url, str(i)]) for i in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0] * 4
+    assert _count(store_url) == 400
+
+
+def test_import_killed_midway_leaves_store_unchanged(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_store_engine(url)
+    init_schema(engine)
+    import_interactions(engine, make_synthetic(20, 30, 200, seed=1), progress=False)
+    engine.dispose()
+    big = tmp_path / "big.csv"
+    data = make_synthetic(3000, 3000, 600_000, seed=2).frame
+    data.to_csv(big, index=False)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "training",
+            "import",
+            str(big),
+            "--database-url",
+            url,
+            "--no-progress",
+        ],
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wal = tmp_path / "store.db-wal"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not wal.exists() or wal.stat().st_size < 2_000_000):
+        time.sleep(0.05)
+    assert proc.poll() is None, "import finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _count(url) == 200
+
+
+def test_malformed_file_imports_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"user": ["1", "2"], "item": ["a", "b"], "rating": ["5", "x"]}).to_csv(
+        bad, index=False
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "training", "import", str(bad), "--database-url", url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+    )
+    assert result.returncode == 2
+    assert "bad.csv, line 3: rating is not a number: 'x'" in result.stderr
+    assert _count(url) == 0
