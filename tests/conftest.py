@@ -26,15 +26,20 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(42)
 
 
-def block_interactions(n_users: int = 20, n_items: int = 20, per_user: int = 6) -> Interactions:
-    """Two user groups that each like one half of the catalog: the right top-1 is obvious."""
+def block_interactions(
+    n_users: int = 20, n_items: int = 20, per_user: int = 6, dislikes: int = 3
+) -> Interactions:
+    """Two user groups that each like (5) one half of the catalog and dislike (1) a few items
+    of the other half: the right top-1 is obvious."""
     rng = np.random.default_rng(0)
     rows = []
     half_users, half_items = n_users // 2, n_items // 2
     for user in range(n_users):
         group = 0 if user < half_users else 1
-        items = rng.choice(half_items, per_user, replace=False) + group * half_items
-        rows += [(str(user), str(item), 5.0, 1000 + i) for i, item in enumerate(items)]
+        liked = rng.choice(half_items, per_user, replace=False) + group * half_items
+        disliked = rng.choice(half_items, dislikes, replace=False) + (1 - group) * half_items
+        rows += [(str(user), str(item), 5.0, 1000 + i) for i, item in enumerate(liked)]
+        rows += [(str(user), str(item), 1.0, 2000 + i) for i, item in enumerate(disliked)]
     frame = pd.DataFrame(rows, columns=["user", "item", "rating", "timestamp"])
     items = pd.DataFrame(
         {

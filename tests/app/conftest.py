@@ -1,0 +1,54 @@
+"""A served app over a real SQLite store and a real bundle trained on the block fixture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+from app.store.session import create_store_engine, init_schema
+from tests.conftest import block_interactions
+from training.importer import import_interactions
+from training.pipeline import train_and_export
+
+
+@pytest.fixture(scope="session")
+def mf_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An artifacts folder holding one small mf bundle (trained once per session)."""
+    from training.models.base import create_model
+
+    root = tmp_path_factory.mktemp("artifacts")
+    params = {
+        "epochs": 20,
+        "factors": 8,
+        "learning_rate": 0.05,
+        "validation_fraction": 0.0,
+        "batch_size": 64,
+        "l2": 0.001,
+    }
+    train_and_export(
+        lambda: create_model("mf", **params),
+        block_interactions(),
+        root / "20260101T000000000000Z-mf",
+        report=False,
+    )
+    return root
+
+
+def make_client(artifacts: Path, tmp_path: Path, **overrides: object) -> TestClient:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_store_engine(url)
+    init_schema(engine)
+    import_interactions(engine, block_interactions(), progress=False)
+    engine.dispose()
+    return TestClient(create_app(Settings(database_url=url, artifacts_dir=artifacts, **overrides)))
+
+
+@pytest.fixture
+def client(mf_artifacts: Path, tmp_path: Path) -> Iterator[TestClient]:
+    with make_client(mf_artifacts, tmp_path) as test_client:
+        yield test_client
