@@ -1,0 +1,93 @@
+"""import -> train -> export -> load -> every endpoint, through the real CLI and a real uvicorn."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _reco(env: dict, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "training", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "RECO_DATABASE_URL": f"sqlite:///{tmp / 'reco.db'}",
+        "RECO_ARTIFACTS_DIR": str(tmp / "artifacts"),
+        "PYTHONPATH": str(REPO),
+    }
+    small = ["--synthetic-users", "80", "--synthetic-items", "120", "--synthetic-ratings", "3000"]
+    assert "3000 new" in _reco(env, "import", "synthetic", "--no-progress", *small)
+    assert "0 new" in _reco(env, "import", "synthetic", "--no-progress", *small)  # idempotent
+    out = _reco(env, "train", "--model", "mf", "--dataset", "store", "--epochs", "3")
+    bundle = Path(out.split("bundle: ")[1].split()[0])
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["dataset"]["latest_interaction_id"] == 3000
+    assert (bundle / "report.html").stat().st_size > 10_000
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training", "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield httpx.Client(base_url=base, timeout=10), manifest
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_every_endpoint_answers(server):
+    client, manifest = server
+    ready = client.get("/ready").json()
+    assert ready["version"] == manifest["version"] and ready["model"] == "mf"
+    rec = client.get("/recommend/1", params={"k": 5}).json()
+    assert rec["cold_start"] is False and len(rec["items"]) == 5
+    assert all(item["title"] for item in rec["items"])
+    seen = {
+        i["item_id"]
+        for i in client.get("/users/1/interactions", params={"limit": 1000}).json()["interactions"]
+    }
+    assert not seen & {i["item_id"] for i in rec["items"]}
+    similar = client.get("/similar/1", params={"k": 3}).json()
+    assert len(similar["items"]) == 3 and "1" not in {i["item_id"] for i in similar["items"]}
+    scores = client.post("/score", json={"user_id": "1", "item_ids": ["3", "2"]}).json()
+    assert [s["item_id"] for s in scores["scores"]] == ["3", "2"]
+    assert client.post("/interactions", json={"user_id": "zz", "item_id": "1"}).status_code == 201
+    assert client.get("/recommend/zz").json()["cold_start"] is True
+    assert client.get("/similar/unknown").status_code == 404
+    assert client.get("/recommend/1", params={"k": 0}).status_code == 422
+    assert "reco_requests_total" in client.get("/metrics").text
+    assert client.get("/docs").status_code == 200
