@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 
 from app.errors import ApiError, NotFound
 from app.serving.bundle import Bundle
+from app.serving.foldin import fold_in_scores
 from app.serving.index import normalise_rows, top_k
+
+EXPLANATIONS_PER_ITEM = 3
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One stored interaction of the user, as the recommender needs it."""
+
+    item_id: str
+    value: float
+    kind: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Because:
+    item_id: str
+    title: str
+    similarity: float
 
 
 @dataclass(frozen=True)
@@ -17,6 +38,7 @@ class ScoredItem:
     item_id: str
     score: float
     title: str
+    because: list[Because] | None = None
 
 
 @dataclass(frozen=True)
@@ -25,11 +47,29 @@ class Recommendation:
     model: str
     cold_start: bool
     items: list[ScoredItem]
+    strategy: str = "model"  # model | fold_in | popularity
+
+
+@dataclass(frozen=True)
+class RecommendOptions:
+    """Filters and paging of one /recommend request."""
+
+    k: int = 10
+    offset: int = 0
+    exclude: Collection[str] = ()
+    category: str | None = None
+    exclude_seen: bool = True
+    explain: bool = False
+    hidden: Collection[str] = field(default_factory=frozenset)
 
 
 class NoEmbeddings(ApiError):
     status_code = 409
     code = "not_supported"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ModelService:
@@ -39,43 +79,113 @@ class ModelService:
         self.bundle = bundle
         self.name = bundle.model_name
         self.version = bundle.version
+        self.trained_at = _utc(datetime.fromisoformat(bundle.created_at))
         embeddings = bundle.scorer.item_embeddings()
         self.unit_items = None if embeddings is None else normalise_rows(embeddings)
         self.popularity = np.log1p(bundle.popularity).astype(np.float32)
+        self._categories: dict[str, np.ndarray] = {}
 
-    def _items(self, indices: np.ndarray, scores: np.ndarray) -> list[ScoredItem]:
-        ids, titles = self.bundle.item_map.ids, self.bundle.item_titles
-        return [
-            ScoredItem(ids[i], round(float(s), 6), titles[i])
-            for i, s in zip(indices.tolist(), scores.tolist(), strict=True)
-        ]
+    def _titles(self, indices: Sequence[int]) -> list[str]:
+        return [self.bundle.item_titles[i] for i in indices]
 
-    def _known_items(self, item_ids: Sequence[str]) -> np.ndarray:
+    def _known_items(self, item_ids: Collection[str]) -> np.ndarray:
         indices = self.bundle.item_map.encode(list(item_ids))
         return indices[indices >= 0]
 
-    def recommend(self, user_id: str, k: int, seen: Sequence[str]) -> Recommendation:
-        """Top-k unseen items; a user the model does not know gets popular items."""
-        exclude = self._known_items(seen)
-        user = self.bundle.user_map.get(user_id)
-        cold = user < 0
-        if cold:
-            scores = self.popularity
-        else:
-            scores = self.bundle.scorer.score_users(np.array([user]))[0]
-        indices, values = top_k(scores, k, exclude)
-        return Recommendation(user_id, self.name, cold, self._items(indices, values))
+    def _outside_category(self, category: str) -> np.ndarray:
+        """Indices of items not in `category` (cached per category)."""
+        if category not in self._categories:
+            inside = np.array([category in g.split("|") for g in self.bundle.item_genres], bool)
+            self._categories[category] = np.flatnonzero(~inside)
+        return self._categories[category]
 
-    def similar(self, item_id: str, k: int) -> list[ScoredItem]:
-        """The k items nearest by cosine similarity of embeddings, never the item itself."""
+    def _user_scores(self, user_id: str, history: Sequence[HistoryEvent]) -> tuple[np.ndarray, str]:
+        """Scores of every item and how they were obtained (model, fold_in or popularity)."""
+        user = self.bundle.user_map.get(user_id)
+        newer = any(_utc(e.created_at) > self.trained_at for e in history)
+        if user >= 0 and not newer:
+            return self.bundle.scorer.score_users(np.array([user]))[0], "model"
+        events = [(self.bundle.item_map.get(e.item_id), e) for e in history]
+        known = [(i, e) for i, e in events if i >= 0]
+        if known:
+            items = np.array([i for i, _ in known])
+            values = np.array([e.value for _, e in known], np.float32)
+            is_rating = np.array([e.kind == "rating" for _, e in known])
+            scores = fold_in_scores(self.bundle.scorer, items, values, is_rating)
+            if scores is not None:
+                return scores, "fold_in"
+        if user >= 0:
+            return self.bundle.scorer.score_users(np.array([user]))[0], "model"
+        return self.popularity, "popularity"
+
+    def recommend(
+        self, user_id: str, history: Sequence[HistoryEvent], options: RecommendOptions
+    ) -> Recommendation:
+        """The page of top items for a user after filters; popular items for a user with no
+        interactions at all (cold start), fold-in for users the model has not seen."""
+        scores, strategy = self._user_scores(user_id, history)
+        seen = self._known_items({e.item_id for e in history})
+        excluded = [self._known_items(options.exclude), self._known_items(options.hidden)]
+        if options.exclude_seen:
+            excluded.append(seen)
+        if options.category:
+            excluded.append(self._outside_category(options.category))
+        indices, values = top_k(scores, options.offset + options.k, np.concatenate(excluded))
+        indices, values = indices[options.offset :], values[options.offset :]
+        reasons = self._explain(indices, seen) if options.explain else [None] * len(indices)
+        ids = self.bundle.item_map.ids
+        items = [
+            ScoredItem(ids[i], round(float(s), 6), self.bundle.item_titles[i], because)
+            for i, s, because in zip(indices.tolist(), values.tolist(), reasons, strict=True)
+        ]
+        return Recommendation(user_id, self.name, not history, items, strategy)
+
+    def _explain(self, indices: np.ndarray, history: np.ndarray) -> list[list[Because] | None]:
+        """Per recommended item, the history items nearest to it in embedding space."""
+        if self.unit_items is None or len(history) == 0:
+            return [[] for _ in indices]
+        similarity = self.unit_items[indices] @ self.unit_items[history].T
+        reasons = []
+        for row in similarity:
+            best = np.argsort(-row, kind="stable")[:EXPLANATIONS_PER_ITEM]
+            reasons.append(
+                [
+                    Because(
+                        self.bundle.item_map.ids[history[j]],
+                        self.bundle.item_titles[history[j]],
+                        round(float(row[j]), 6),
+                    )
+                    for j in best
+                ]
+            )
+        return reasons
+
+    def similar(
+        self,
+        item_id: str,
+        k: int,
+        *,
+        offset: int = 0,
+        exclude: Collection[str] = (),
+        category: str | None = None,
+        hidden: Collection[str] = (),
+    ) -> list[ScoredItem]:
+        """The items nearest by cosine similarity of embeddings, never the item itself."""
         item = self.bundle.item_map.get(item_id)
         if item < 0:
             raise NotFound(f"unknown item {item_id!r}")
         if self.unit_items is None:
             raise NoEmbeddings(f"model {self.name!r} has no item embeddings")
         similarities = self.unit_items @ self.unit_items[item]
-        indices, values = top_k(similarities, k, np.array([item]))
-        return self._items(indices, values)
+        excluded = [np.array([item]), self._known_items(exclude), self._known_items(hidden)]
+        if category:
+            excluded.append(self._outside_category(category))
+        indices, values = top_k(similarities, offset + k, np.concatenate(excluded))
+        ids = self.bundle.item_map.ids
+        return [
+            ScoredItem(ids[i], round(float(s), 6), self.bundle.item_titles[i])
+            for i, s in zip(indices[offset:].tolist(), values[offset:].tolist(), strict=True)
+        ]
 
     def score(self, user_id: str, item_ids: Sequence[str]) -> tuple[bool, list[float]]:
         """(cold_start, scores in the order asked); unknown items are a 404 naming them.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
@@ -137,4 +138,85 @@ def store_stats(session: Session) -> dict[str, int]:
         "users": session.scalar(select(func.count(User.id))) or 0,
         "items": session.scalar(select(func.count(Item.id))) or 0,
         "interactions": session.scalar(select(func.count(Interaction.id))) or 0,
+    }
+
+
+def user_history(session: Session, user_id: str) -> list[tuple[str, float, str, datetime]]:
+    """(item_id, value, kind, created_at) of every event of the user, oldest first; one query.
+
+    Serves seen-item exclusion, fold-in of new users and explanations at once."""
+    query = (
+        select(Item.external_id, Interaction.value, Interaction.kind, Interaction.created_at)
+        .join(Interaction, Interaction.item_id == Item.id)
+        .join(User, Interaction.user_id == User.id)
+        .where(User.external_id == user_id)
+        .order_by(Interaction.id)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
+def hidden_item_ids(session: Session) -> set[str]:
+    return set(session.scalars(select(Item.external_id).where(Item.hidden.is_(True))))
+
+
+def item_details(session: Session, item_id: str) -> dict[str, Any] | None:
+    """An item's metadata and interaction count, or None if the store does not know it."""
+    item = session.scalar(select(Item).where(Item.external_id == item_id))
+    if item is None:
+        return None
+    count = session.scalar(select(func.count(Interaction.id)).where(Interaction.item_id == item.id))
+    return {
+        "item_id": item.external_id,
+        "title": item.title,
+        "categories": [g for g in item.genres.split("|") if g],
+        "metadata": item.meta or {},
+        "hidden": item.hidden,
+        "interactions": int(count or 0),
+    }
+
+
+def upsert_item(
+    session: Session,
+    item_id: str,
+    *,
+    title: str,
+    categories: Sequence[str],
+    metadata: Mapping[str, Any],
+    hidden: bool,
+) -> dict[str, Any]:
+    """Create or replace an item's metadata (and visibility); commits."""
+    connection = session.connection()
+    ensure_ids(connection, Item.__table__, [item_id])
+    item = session.scalar(select(Item).where(Item.external_id == item_id))
+    item.title, item.genres = title, "|".join(categories)
+    item.meta, item.hidden = dict(metadata), hidden
+    session.commit()
+    return item_details(session, item_id) or {}
+
+
+def user_summary(session: Session, user_id: str) -> dict[str, Any] | None:
+    """Counts, time span, kinds and top categories of a user's history; None if unknown."""
+    user = session.scalar(select(User).where(User.external_id == user_id))
+    if user is None:
+        return None
+    rows = session.execute(
+        select(Interaction.kind, Interaction.timestamp, Item.genres)
+        .join(Item, Interaction.item_id == Item.id)
+        .where(Interaction.user_id == user.id)
+    ).all()
+    kinds: dict[str, int] = {}
+    genres: dict[str, int] = {}
+    for kind, _, item_genres in rows:
+        kinds[kind] = kinds.get(kind, 0) + 1
+        for genre in filter(None, item_genres.split("|")):
+            genres[genre] = genres.get(genre, 0) + 1
+    stamps = [stamp for _, stamp, _ in rows]
+    top = sorted(genres.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    return {
+        "user_id": user_id,
+        "interactions": len(rows),
+        "first_timestamp": min(stamps) if stamps else None,
+        "last_timestamp": max(stamps) if stamps else None,
+        "kinds": kinds,
+        "top_categories": [{"category": g, "count": n} for g, n in top],
     }

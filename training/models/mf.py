@@ -73,9 +73,12 @@ class MatrixFactorization(Recommender):
         return self.history
 
     def export(self) -> ExportedModel:
-        params = {"global_bias": self.model.settings["global_bias"], "output": self.config.output}
-        if self.config.output == "sigmoid_range":
-            params |= {"min_rating": self.rating_range[0], "max_rating": self.rating_range[1]}
+        params = {
+            "global_bias": self.model.settings["global_bias"],
+            "output": self.config.output,
+            "min_rating": self.rating_range[0],
+            "max_rating": self.rating_range[1],
+        }
         return ExportedModel("dot", self.model.tables(), params)
 
     def keras_model(self) -> object:
