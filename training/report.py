@@ -1,166 +1,171 @@
-"""Training and evaluation reports: one self-contained HTML page of pictures and tables.
+"""Training and evaluation reports: one self-contained HTML page each (inline CSS, PNG data URIs).
 
-matplotlib is imported lazily (Agg backend) so importing this module stays cheap.
+Figures come from `training.plots`, which imports matplotlib lazily, so importing this is cheap.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
+import json
+import logging
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from training import plots
 from training.models.base import ExportedModel, FitHistory
 from training.vocab import EncodedInteractions
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse}td,th{padding:4px 10px;border:1px solid #ddd;text-align:right}
-th{background:#f4f4f4}.best{font-weight:bold;background:#e7f5e7}img{max-width:100%}
-.note{color:#777}"""
-MAX_PIXELS = 400
+log = logging.getLogger(__name__)
+
+FACTOR_TABLES = ("user_factors", "item_factors")
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.4}h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.9em}td,th{padding:4px 10px;border:1px solid #ddd}
+td{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
+td:first-child{text-align:left}.best{font-weight:bold;background:#dff0df}
+img{max-width:100%;height:auto}.note{color:#777;font-style:italic}"""
+
+Section = tuple[str, str]
 
 
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+def _lower_is_better(name: str) -> bool:
+    return name in ("rmse", "mae", "loss") or name.endswith(("seconds", "_loss"))
 
 
-def _png(figure: Any) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    _plt().close(figure)
-    encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img src="data:image/png;base64,{encoded}">'
+def _img(png: bytes, alt: str) -> str:
+    encoded = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}">'
 
 
-def _table(rows: list[dict[str, Any]], highlight: bool = False) -> str:
-    if not rows:
-        return '<p class="note">nothing to show</p>'
-    columns = list(dict.fromkeys(c for row in rows for c in row))
+def _note(text: str) -> str:
+    return f'<p class="note">{html.escape(text)}</p>'
+
+
+def _number(value: Any) -> float | None:
+    """`value` as a finite float, or None when it is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{value:.4g}" if math.isfinite(value) else "n/a"
+    if isinstance(value, dict | list):
+        return html.escape(json.dumps(value))
+    return html.escape(str(value))
+
+
+def _table(rows: Sequence[dict[str, Any]], *, highlight: bool = False) -> str:
+    """An HTML table of `rows` (columns in first-seen order); best numeric cells marked."""
+    columns = list(dict.fromkeys(column for row in rows for column in row))
+    if not columns:
+        return _note("nothing recorded")
     best: dict[str, float] = {}
-    if highlight:
-        for column in columns[1:]:
-            values = [r[column] for r in rows if isinstance(r.get(column), float)]
-            if values:
-                lower_is_better = column in ("rmse", "mae") or column.endswith("seconds")
-                best[column] = min(values) if lower_is_better else max(values)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    for column in columns[1:] if highlight and len(rows) > 1 else []:
+        values = [v for v in (_number(row.get(column)) for row in rows) if v is not None]
+        if values:
+            best[column] = min(values) if _lower_is_better(column) else max(values)
+    head = "".join(f"<th>{html.escape(str(column))}</th>" for column in columns)
     body = []
     for row in rows:
         cells = []
         for column in columns:
             value = row.get(column, "")
-            css = ' class="best"' if column in best and value == best[column] else ""
-            text = f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
-            cells.append(f"<td{css}>{text}</td>")
+            marked = column in best and _number(value) == best[column]
+            cells.append(f"<td{' class=best' if marked else ''}>{_cell(value)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def _curves(history: FitHistory, title: str) -> str:
-    if not history.epochs:
-        return f'<p class="note">{html.escape(title)}: not an iterative model, no curves</p>'
-    plt = _plt()
-    names = list(dict.fromkeys(k for epoch in history.epochs for k in epoch))
-    figure, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.6), squeeze=False)
-    for axis, name in zip(axes[0], names, strict=True):
-        axis.plot([e.get(name, np.nan) for e in history.epochs], marker="o", markersize=3)
-        axis.set_title(name, fontsize=9)
-        axis.set_xlabel("epoch", fontsize=8)
-    figure.suptitle(title, fontsize=10)
-    return _png(figure)
+def _curves(history: FitHistory | None, title: str) -> str:
+    if history is None or not history.epochs:
+        return _note(f"{title}: no per-epoch history (not an iterative model)")
+    return _img(plots.training_curves(history.epochs, title), f"training curves of {title}")
 
 
-def _heatmaps(arrays: dict[str, np.ndarray]) -> str:
-    tables = [n for n in ("user_factors", "item_factors") if n in arrays]
-    if not tables:
-        return '<p class="note">this model has no embedding tables</p>'
-    plt = _plt()
-    figure, axes = plt.subplots(1, len(tables), figsize=(5 * len(tables), 3.2), squeeze=False)
-    for axis, name in zip(axes[0], tables, strict=True):
-        values = arrays[name][:60, :32]
-        image = axis.imshow(values, aspect="auto", cmap="RdBu_r")
-        axis.set_title(
-            f"{name} (first {values.shape[0]} rows x {values.shape[1]} dims)", fontsize=9
-        )
-        figure.colorbar(image, ax=axis)
-    return _png(figure)
-
-
-def _projection(arrays: dict[str, np.ndarray], genres: list[str] | None) -> str:
-    vectors = arrays.get("item_factors")
-    if vectors is None or vectors.shape[1] < 2:
-        return '<p class="note">no item embeddings to project</p>'
-    centred = vectors - vectors.mean(axis=0)
-    _, _, basis = np.linalg.svd(centred, full_matrices=False)
-    points = centred @ basis[:2].T
-    first = [g.split("|")[0] if g else "" for g in (genres or [""] * len(points))]
-    plt = _plt()
-    figure, axis = plt.subplots(figsize=(7, 5))
-    labels = sorted({g for g in first if g})
-    colours = plt.get_cmap("tab20")
-    mask = np.array([g == "" for g in first])
-    if mask.any():
-        axis.scatter(*points[mask].T, s=6, c="lightgrey", label="(no genre)")
-    for n, label in enumerate(labels):
-        chosen = np.array([g == label for g in first])
-        axis.scatter(*points[chosen].T, s=6, color=colours(n % 20), label=label)
-    axis.set_title("item embeddings, first two principal components", fontsize=10)
-    if labels:
-        axis.legend(fontsize=6, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
-    return _png(figure)
-
-
-def _matrix(train: EncodedInteractions, test: EncodedInteractions | None) -> str:
-    """Users x items (most active first), downsampled; train and test cells in two colours."""
-    users = np.argsort(-np.bincount(train.users, minlength=train.n_users), kind="stable")
-    items = np.argsort(-train.item_counts(), kind="stable")
-    user_rank, item_rank = np.empty_like(users), np.empty_like(items)
-    user_rank[users], item_rank[items] = np.arange(len(users)), np.arange(len(items))
-    rows, cols = min(MAX_PIXELS, train.n_users), min(MAX_PIXELS, train.n_items)
-    picture = np.zeros((rows, cols))
-    for value, part in ((1.0, train), (2.0, test)):
-        if part is None or len(part) == 0:
-            continue
-        r = user_rank[part.users] * rows // train.n_users
-        c = item_rank[part.items] * cols // train.n_items
-        picture[r, c] = value
-    plt = _plt()
-    figure, axis = plt.subplots(figsize=(6, 4.5))
-    cmap = plt.matplotlib.colors.ListedColormap(["white", "#1f77b4", "#d62728"])
-    axis.imshow(picture, aspect="auto", cmap=cmap, vmin=0, vmax=2, interpolation="nearest")
-    split = "blue train, red test" if test is not None else "blue: interactions"
-    axis.set_title(f"interaction matrix, users x items by activity ({split})", fontsize=9)
-    axis.set_xlabel("items (most popular left)")
-    axis.set_ylabel("users (most active top)")
-    return _png(figure)
-
-
-def _popularity(train: EncodedInteractions) -> str:
-    counts = np.sort(train.item_counts())[::-1]
-    plt = _plt()
-    figure, axis = plt.subplots(figsize=(5, 3.2))
-    axis.loglog(np.arange(1, len(counts) + 1), np.maximum(counts, 1))
-    axis.set_title("item popularity (log-log)", fontsize=10)
-    axis.set_xlabel("item rank")
-    axis.set_ylabel("interactions")
-    return _png(figure)
-
-
-def _page(title: str, sections: list[tuple[str, str]]) -> str:
-    body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
+def _page(title: str, sections: Sequence[Section]) -> str:
+    body = "\n".join(f"<h2>{html.escape(h)}</h2>\n{content}" for h, content in sections)
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n"
+        f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
     )
+
+
+def _write(path: Path, title: str, sections: Sequence[Section]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_page(title, sections), encoding="utf-8")
+    log.info("report written to %s", path)
+    return path
+
+
+def _data_sizes(train: EncodedInteractions, test: EncodedInteractions | None) -> dict[str, Any]:
+    cells = max(train.n_users * train.n_items, 1)
+    sizes: dict[str, Any] = {
+        "users": train.n_users,
+        "items": train.n_items,
+        "interactions": len(train),
+        "density": len(train) / cells,
+    }
+    return sizes if test is None else sizes | {"test interactions": len(test)}
+
+
+def _embedding_sections(
+    arrays: dict[str, np.ndarray], item_genres: list[str] | None
+) -> list[Section]:
+    tables = {n: arrays[n] for n in FACTOR_TABLES if n in arrays and np.ndim(arrays[n]) == 2}
+    if not tables:
+        note = _note("this model exports no user/item factor tables")
+        return [("Embedding tables", note)]
+    sections = [("Embedding tables", _img(plots.embedding_heatmaps(tables), "factor heatmaps"))]
+    items = tables.get("item_factors")
+    if items is None or items.shape[1] < 2 or items.shape[0] < 2:
+        sections.append(("Item embeddings", _note("no item factor table of 2+ dimensions")))
+        return sections
+    if item_genres is not None and len(item_genres) != items.shape[0]:
+        log.warning(
+            "item_genres has %d entries for %d items; colouring without genres",
+            len(item_genres), items.shape[0],
+        )  # fmt: skip
+        item_genres = None
+    picture = plots.item_projection(items, item_genres)
+    sections.append(("Item embeddings", _img(picture, "item embeddings, PCA")))
+    return sections
+
+
+def _matrix_sections(train: EncodedInteractions, test: EncodedInteractions | None) -> list[Section]:
+    n_users = max(train.n_users, test.n_users if test is not None else 0)
+    n_items = max(train.n_items, test.n_items if test is not None else 0)
+    if len(train) == 0:
+        return [("Interaction matrix", _note("no training interactions"))]
+    layout = plots.MatrixLayout.of(train, n_users, n_items)
+    matrix = _img(plots.interaction_matrix(layout, train), "interaction matrix")
+    if test is None or len(test) == 0:
+        split = _note("no test part given")
+    else:
+        split = _img(plots.split_matrix(layout, train, test), "train/test split")
+    counts = (
+        np.bincount(train.items, minlength=n_items),
+        np.bincount(train.users, minlength=n_users),
+    )
+    return [
+        ("Interaction matrix", matrix),
+        ("Train/test split", split),
+        ("Item popularity", _img(plots.popularity(*counts), "item popularity, log-log")),
+    ]
 
 
 def write_training_report(
@@ -175,64 +180,48 @@ def write_training_report(
     item_genres: list[str] | None = None,
     params: dict | None = None,
 ) -> Path:
-    """Write the report of one trained model to `path` (HTML with embedded PNGs)."""
-    sizes = {"users": train.n_users, "items": train.n_items, "interactions": len(train)}
-    sections = [
-        ("Model", _table([{"model": model_name, **(params or {})}])),
-        ("Data", _table([sizes])),
-        ("Holdout metrics", _table([{k: float(v) for k, v in metrics.items()}])),
+    """Write the report of one trained model to `path`: tables, curves, embeddings, data shape."""
+    metric_note = _note("no holdout metrics recorded")
+    sections: list[Section] = [
+        ("Model", _table([{"model": model_name, "scorer": exported.kind, **(params or {})}])),
+        ("Data", _table([_data_sizes(train, test)])),
+        ("Metrics", _table([dict(metrics)]) if metrics else metric_note),
         ("Training curves", _curves(history, model_name)),
-        ("Embedding tables", _heatmaps(exported.arrays)),
-        ("Item embeddings by genre", _projection(exported.arrays, item_genres)),
-        ("Interaction matrix", _matrix(train, test)),
-        ("Item popularity", _popularity(train)),
+        *_embedding_sections(exported.arrays, item_genres),
+        *_matrix_sections(train, test),
     ]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_page(f"RecoServe training report: {model_name}", sections))
-    return path
-
-
-def _bars(results: list[dict[str, Any]], names: list[str], title: str) -> str:
-    plt = _plt()
-    figure, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 2.8), squeeze=False)
-    models = [r["model"] for r in results]
-    for axis, name in zip(axes[0], names, strict=True):
-        values = [r["metrics"].get(name, r.get(name, np.nan)) for r in results]
-        axis.bar(models, values, color="#4c78a8")
-        axis.set_title(name, fontsize=9)
-        axis.tick_params(axis="x", labelrotation=60, labelsize=7)
-    figure.suptitle(title, fontsize=10)
-    return _png(figure)
+    return _write(path, f"RecoServe training report: {model_name}", sections)
 
 
 def write_evaluation_report(
     path: Path, *, results: dict, histories: dict[str, FitHistory] | None = None
 ) -> Path:
-    """Write the side-by-side report of one `reco evaluate` run to `path`."""
-    rows = [
-        {
-            "model": r["model"],
-            **r["metrics"],
-            "fit_seconds": float(r["fit_seconds"]),
-            "recommend_seconds": float(r["recommend_seconds"]),
-        }
-        for r in results["results"]
-    ]
-    metric_names = list(dict.fromkeys(m for r in results["results"] for m in r["metrics"]))
-    sections = [
-        ("Run", _table([{k: results.get(k) for k in ("dataset", "protocol", "k", "seed")}])),
-        ("Metrics (best in green)", _table(rows, highlight=True)),
-    ]
-    if results["results"]:
-        sections += [
-            ("Metrics by model", _bars(results["results"], metric_names, "metrics")),
-            ("Time", _bars(results["results"], ["fit_seconds", "recommend_seconds"], "seconds")),
-        ]
+    """Write the side-by-side report of one `reco evaluate` run (PROTOCOLS.md JSON) to `path`."""
+    runs: list[dict[str, Any]] = list(results.get("results", []))
+    run = {key: results.get(key, "") for key in ("dataset", "protocol", "k", "seed")}
+    sections: list[Section] = [("Run", _table([run]))]
+    if not runs:
+        sections.append(("Metrics", _note("no model results in this run")))
+    else:
+        timings = ("fit_seconds", "recommend_seconds")
+        rows = [{"model": r["model"], **r.get("metrics", {})} | {t: r.get(t) for t in timings}
+                for r in runs]  # fmt: skip
+        models = [str(r["model"]) for r in runs]
+        names = list(dict.fromkeys(m for r in runs for m in r.get("metrics", {})))
+        lower = {name for name in [*names, *timings] if _lower_is_better(name)}
+
+        def series(columns: Sequence[str]) -> dict[str, list[float]]:
+            return {c: [_or_nan(_number(row.get(c))) for row in rows] for c in columns}
+
+        sections.append(("Metrics (best per column highlighted)", _table(rows, highlight=True)))
+        if names:
+            chart = plots.bars(models, series(names), "metrics by model", lower)
+            sections.append(("Metrics by model", _img(chart, "metric bars")))
+        chart = plots.bars(models, series(timings), "wall-clock seconds", lower)
+        sections.append(("Time", _img(chart, "time bars")))
+        params = [{"model": r["model"], "params": r.get("params", {})} for r in runs]
+        sections.append(("Parameters", _table(params)))
     for name, history in (histories or {}).items():
         sections.append((f"Training curves: {name}", _curves(history, name)))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    title = f"RecoServe evaluation: {results.get('protocol')} on {results.get('dataset')}"
-    path.write_text(_page(title, sections))
-    return path
+    title = f"RecoServe evaluation: {run['protocol']} on {run['dataset']}"
+    return _write(path, title, sections)
