@@ -10,27 +10,30 @@ def top_k(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices and scores of the k best entries, best first, skipping `exclude` indices.
 
-    Ties are broken by the lower index. Excluded entries are masked in a copy, so the cost is
-    one O(n) partition plus O(k log k), whatever the number of exclusions.
+    Ties are broken by the lower index; NaN ranks like -inf. Cost: O(n) to drop exclusions
+    and partition, plus O(k log k) to sort the chosen k, whatever the exclusions or ties.
     """
     scores = np.asarray(scores, dtype=np.float32)
+    if np.isnan(scores).any():
+        scores = np.where(np.isnan(scores), np.float32(-np.inf), scores)
+    ids = None
     if exclude is not None and len(exclude):
-        scores = scores.copy()
-        scores[exclude] = -np.inf
-    available = len(scores) if exclude is None else len(scores) - len(np.unique(exclude))
-    k = min(k, available)
+        keep = np.ones(len(scores), dtype=bool)
+        keep[exclude] = False
+        ids = np.flatnonzero(keep)  # ascending, so ties by position are ties by index
+        scores = scores[ids]
+    k = min(k, len(scores))
     if k <= 0:
         return np.empty(0, np.int64), np.empty(0, np.float32)
     if k < len(scores):
-        candidates = np.argpartition(-scores, k - 1)[:k]
-        # entries tied with the k-th score may sit outside the partition: include them all
-        threshold = scores[candidates].min()
-        candidates = np.flatnonzero(scores >= threshold)
+        threshold = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        above = np.flatnonzero(scores > threshold)
+        ties = np.flatnonzero(scores == threshold)[: k - len(above)]
+        candidates = np.concatenate([above, ties])
     else:
         candidates = np.arange(len(scores))
-    order = np.lexsort((candidates, -scores[candidates]))[:k]
-    chosen = candidates[order]
-    return chosen, scores[chosen]
+    chosen = candidates[np.lexsort((candidates, -scores[candidates]))]
+    return (chosen if ids is None else ids[chosen]), scores[chosen]
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:
