@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -90,7 +90,7 @@ class HnswIndex:
         except (OSError, json.JSONDecodeError, TypeError) as error:
             raise AnnError(f"{folder / PARAMS_FILE}: unreadable ({error})") from None
         if ef_search is not None:
-            params = HnswParams(**{**asdict(params), "ef_search": ef_search})
+            params = replace(params, ef_search=ef_search)
         index = hnswlib.Index(space=params.space, dim=params.dim)
         try:
             index.load_index(str(folder / INDEX_FILE), max_elements=params.n_items)
@@ -109,6 +109,11 @@ class HnswIndex:
         folder.mkdir(parents=True, exist_ok=True)
         self._index.save_index(str(folder / INDEX_FILE))
         (folder / PARAMS_FILE).write_text(json.dumps(asdict(self.params), indent=2) + "\n")
+
+    def set_ef_search(self, ef_search: int) -> None:
+        """Search breadth for later queries: higher is more accurate and slower."""
+        self.params = replace(self.params, ef_search=ef_search)
+        self._index.set_ef(ef_search)
 
     def __len__(self) -> int:
         return self.params.n_items

@@ -1,0 +1,134 @@
+"""ANN vs exact top-10 on a synthetic clustered catalog: recall@10 and per-query latency.
+
+    .venv/bin/python benchmarks/ann.py --items 1000000 --dim 64 --json ann.json
+    .venv/bin/python benchmarks/ann.py --items 100000 --dim 64 --sweep 40,80,160
+
+Items are drawn around random cluster centres (as trained embeddings are), queries from the
+same mixture. Every query is answered one at a time, single-threaded, as a request would be:
+exactly (one matrix-vector product + argpartition, `app.serving.index.top_k`) and by
+`app.serving.ann.HnswIndex`. Writes {"recall@10", "p50_ms", "p99_ms", "build_seconds",
+"exact_p50_ms"} plus the parameters (and a row per --sweep ef) to stdout and --json FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.serving.ann import HnswIndex, HnswParams
+from app.serving.index import normalise_rows, top_k
+
+log = logging.getLogger("benchmarks.ann")
+K = 10
+
+
+def clustered(
+    rng: np.random.Generator, n: int, dim: int, clusters: int, spread: float
+) -> np.ndarray:
+    """n float32 rows around `clusters` random centres, noise `spread` per coordinate."""
+    centres = rng.standard_normal((clusters, dim), dtype=np.float32)
+    rows = rng.standard_normal((n, dim), dtype=np.float32)
+    rows *= spread
+    rows += centres[rng.integers(clusters, size=n)]
+    return rows
+
+
+def exact(items: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-K per query (one query at a time) and each query's latency in ms."""
+    truth = np.empty((len(queries), K), np.int64)
+    millis = np.empty(len(queries))
+    for row, query in enumerate(queries):
+        start = time.perf_counter()
+        truth[row] = top_k(items @ query, K)[0]
+        millis[row] = (time.perf_counter() - start) * 1e3
+    return truth, millis
+
+
+def measure(index: HnswIndex, queries: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """recall@K against `truth` and latency percentiles of single-query calls."""
+    hits, millis = 0, np.empty(len(queries))
+    for row, query in enumerate(queries):
+        start = time.perf_counter()
+        found, _ = index.query(query, K)
+        millis[row] = (time.perf_counter() - start) * 1e3
+        hits += len(np.intersect1d(found, truth[row]))
+    return {
+        f"recall@{K}": round(hits / truth.size, 4),
+        "p50_ms": round(float(np.percentile(millis, 50)), 3),
+        "p99_ms": round(float(np.percentile(millis, 99)), 3),
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    defaults = HnswParams()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--items", type=int, default=100_000, help="catalog size N")
+    parser.add_argument("--dim", type=int, default=64, help="vector width D")
+    parser.add_argument("--queries", type=int, default=1000, help="query count (default 1000)")
+    parser.add_argument("--space", choices=["ip", "cosine"], default=defaults.space)
+    parser.add_argument("--m", type=int, default=defaults.m, help="HNSW M (graph degree)")
+    parser.add_argument("--ef-construction", type=int, default=defaults.ef_construction)
+    parser.add_argument("--ef-search", type=int, default=defaults.ef_search)
+    parser.add_argument("--sweep", default="", help="extra ef_search values, e.g. 40,80,160")
+    parser.add_argument("--clusters", type=int, default=1000, help="cluster centres")
+    parser.add_argument("--spread", type=float, default=0.5, help="noise around a centre")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    items = clustered(rng, args.items, args.dim, args.clusters, args.spread)
+    queries = clustered(rng, args.queries, args.dim, args.clusters, args.spread)
+    if args.space == "cosine":
+        items, queries = normalise_rows(items), normalise_rows(queries)
+    log.info("exact top-%d for %d queries over %d x %d", K, len(queries), *items.shape)
+    truth, exact_ms = exact(items, queries)
+    start = time.perf_counter()
+    index = HnswIndex.build(
+        items,
+        space=args.space,
+        m=args.m,
+        ef_construction=args.ef_construction,
+        ef_search=args.ef_search,
+        seed=args.seed,
+    )
+    build_seconds = time.perf_counter() - start
+    result = {
+        **measure(index, queries, truth),
+        "build_seconds": round(build_seconds, 2),
+        "exact_p50_ms": round(float(np.percentile(exact_ms, 50)), 3),
+        "exact_p99_ms": round(float(np.percentile(exact_ms, 99)), 3),
+        "items": args.items,
+        "dim": args.dim,
+        "queries": args.queries,
+        "space": args.space,
+        "m": args.m,
+        "ef_construction": args.ef_construction,
+        "ef_search": args.ef_search,
+    }
+    sweep = [int(ef) for ef in args.sweep.split(",") if ef.strip()]
+    if sweep:
+        result["sweep"] = []
+        for ef in sweep:
+            index.set_ef_search(ef)
+            result["sweep"].append({"ef_search": ef, **measure(index, queries, truth)})
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
