@@ -13,8 +13,38 @@ from app.store.repository import store_stats
 
 router = APIRouter(tags=["operations"])
 
+_READY_EXAMPLE = {
+    "ready": True,
+    "model": "mf",
+    "version": "20260101T000000000000Z-mf",
+    "kind": "dot",
+    "fallback": None,
+    "store": {"users": 943, "items": 1682, "interactions": 100000},
+}
+_UNAVAILABLE_EXAMPLE = {
+    "error": {"code": "unavailable", "message": "store unavailable: OperationalError"}
+}
+_METRICS_TEXT_EXAMPLE = (
+    'reco_requests_total{method="GET",route="/recommend/{user_id}",status="200"} 42.0\n'
+    'reco_model_offline_metric{metric="ndcg@10"} 0.39\n'
+)
+_METRICS_JSON_EXAMPLE = {
+    "reco_requests_total": [
+        {"labels": {"route": "/recommend/{user_id}", "method": "GET", "status": "200"}, "value": 42}
+    ]
+}
 
-@router.get("/health", response_model=HealthOut, summary="Liveness")
+
+def _example(value: object) -> dict:
+    return {"content": {"application/json": {"example": value}}}
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    summary="Liveness",
+    responses={200: _example({"status": "ok"})},
+)
 async def health() -> dict:
     return {"status": "ok"}
 
@@ -23,7 +53,10 @@ async def health() -> dict:
     "/ready",
     response_model=ReadyOut,
     summary="Readiness: model and store",
-    responses={503: {"description": "the store does not answer"}},
+    responses={
+        200: _example(_READY_EXAMPLE),
+        503: {"description": "the store does not answer", **_example(_UNAVAILABLE_EXAMPLE)},
+    },
 )
 def ready(state: StateDep, session: SessionDep) -> Response:
     try:
@@ -54,7 +87,14 @@ def ready(state: StateDep, session: SessionDep) -> Response:
     "/metrics",
     summary="Prometheus metrics (JSON with Accept: application/json)",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}, "application/json": {}}}},
+    responses={
+        200: {
+            "content": {
+                "text/plain": {"example": _METRICS_TEXT_EXAMPLE},
+                "application/json": {"example": _METRICS_JSON_EXAMPLE},
+            }
+        }
+    },
 )
 async def metrics(request: Request) -> Response:
     registry = request.app.state.metrics
