@@ -1,14 +1,16 @@
-"""Shared request dependencies as `Annotated` aliases (settings, a store session)."""
+"""Shared request dependencies as `Annotated` aliases (settings, store session, model, admin)."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.errors import Forbidden, Unauthorized
 from app.serving.service import ModelService
 from app.serving.state import ModelState
 
@@ -22,21 +24,40 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SettingsDep = Annotated[Settings, Depends(_settings)]
-SessionDep = Annotated[Session, Depends(_session)]
-
-
 def _state(request: Request) -> ModelState:
     return request.app.state.models
 
 
-def _model(request: Request) -> ModelService:
-    """The active model, read once for this request (a concurrent swap cannot change it)."""
-    service = request.app.state.models.active
-    if service is None:
-        service = request.app.state.fallback
+def _model(
+    request: Request,
+    model: Annotated[
+        str | None,
+        Query(max_length=128, description="model name or bundle version (default: active)"),
+    ] = None,
+) -> ModelService:
+    """The model for this request, read once (a concurrent swap cannot change it); the
+    store popularity fallback when no bundle is loaded."""
+    service = request.app.state.models.get(model) or request.app.state.fallback
+    counters = request.app.state.metrics.serving
+    counters.model_requests.labels(service.name, service.version or "").inc()
     return service
 
 
+def _admin(
+    request: Request, x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None
+) -> None:
+    """Admin routes need RECO_ADMIN_KEY in X-API-Key (compared in constant time)."""
+    expected = request.app.state.settings.admin_key
+    if not expected:
+        raise Forbidden("admin routes are disabled: set RECO_ADMIN_KEY to enable them")
+    if x_api_key is None:
+        raise Unauthorized("missing X-API-Key header")
+    if not hmac.compare_digest(x_api_key.encode(), expected.encode()):
+        raise Forbidden("wrong X-API-Key")
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+SessionDep = Annotated[Session, Depends(_session)]
 StateDep = Annotated[ModelState, Depends(_state)]
 ModelDep = Annotated[ModelService, Depends(_model)]
+AdminDep = Depends(_admin)

@@ -14,10 +14,9 @@ from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.limits import BodyLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
-from app.routes import interactions, ops, recommendations
-from app.serving.bundle import newest_bundle
+from app.routes import catalog, interactions, models, ops, recommendations
 from app.serving.fallback import StoreFallback
-from app.serving.service import ModelService
+from app.serving.hidden import HiddenItems
 from app.serving.state import ModelState
 from app.store.session import create_store_engine, init_schema, make_sessionmaker
 
@@ -40,13 +39,11 @@ def load_models(app: FastAPI) -> None:
     """Load the newest valid bundle into the app's model state (popularity fallback if none)."""
     settings: Settings = app.state.settings
     state: ModelState = app.state.models
-    bundle = newest_bundle(settings.artifacts_dir)
-    if bundle is None:
-        state.problem = f"no valid bundle in {settings.artifacts_dir}"
+    state.load_startup(settings.artifacts_dir)
+    if state.active is None:
         log.warning("%s; serving popularity from the store", state.problem)
     else:
-        state.activate(ModelService(bundle))
-        log.info("serving %s (%s)", bundle.model_name, bundle.version)
+        log.info("serving %s (%s)", state.active.name, state.active.version)
     app.state.metrics.set_model(state.active)
 
 
@@ -57,6 +54,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     init_schema(engine)
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.fallback = StoreFallback(app.state.sessionmaker)
+    app.state.hidden = HiddenItems(app.state.sessionmaker)
     load_models(app)
     yield
     engine.dispose()
@@ -74,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.models = ModelState()
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (recommendations, interactions, ops):
+    for module in (recommendations, interactions, catalog, models, ops):
         app.include_router(module.router)
     if app.state.settings.cors_origins:
         app.add_middleware(

@@ -28,6 +28,7 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         self.model = Info("reco_model", "the active model", registry=self.registry)
+        self.serving = ServingCounters(self.registry)
         self.offline = Gauge(
             "reco_model_offline_metric",
             "offline evaluation metric of the active model",
@@ -86,3 +87,25 @@ class MetricsMiddleware:
             template = getattr(route, "path", "unmatched")
             self.metrics.requests.labels(template, scope["method"], str(status)).inc()
             self.metrics.latency.labels(template).observe(time.perf_counter() - start)
+
+
+class ServingCounters:
+    """Live-serving figures: fold-ins, cold starts, reloads, requests per model version."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.strategies = Counter(
+            "reco_recommendations",
+            "recommendations by strategy (model, fold_in, popularity)",
+            ["strategy"],
+            registry=registry,
+        )
+        self.cold_starts = Counter(
+            "reco_cold_starts", "users with no interactions at all", registry=registry
+        )
+        self.reloads = Counter("reco_model_reloads", "model swaps", ["outcome"], registry=registry)
+        self.model_requests = Counter(
+            "reco_model_requests",
+            "requests answered per model",
+            ["model", "version"],
+            registry=registry,
+        )

@@ -22,10 +22,19 @@ K = Annotated[int, Query(ge=1, le=1000, description="how many items (1-1000)")]
 MIN_TIMESTAMP, MAX_TIMESTAMP = 0.0, 4_102_444_800.0  # 1970-01-01 .. 2100-01-01
 
 
+class BecauseOut(BaseModel):
+    item_id: str
+    title: str
+    similarity: float
+
+
 class ScoredItemOut(BaseModel):
     item_id: str
     score: float
     title: str = ""
+    because: list[BecauseOut] | None = Field(
+        None, description="with explain=true: the user's items that most support this one"
+    )
 
 
 class RecommendOut(BaseModel):
@@ -44,6 +53,9 @@ class RecommendOut(BaseModel):
     user_id: str
     model: str
     cold_start: bool
+    strategy: str = Field(
+        description="model (trained vector), fold_in (computed from the store now) or popularity"
+    )
     items: list[ScoredItemOut]
 
 
@@ -164,3 +176,74 @@ class ReadyOut(BaseModel):
     kind: str | None
     fallback: str | None = Field(None, description="what serves when no bundle is loaded")
     store: dict[str, int]
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Star Wars (1977)",
+                    "categories": ["Action", "Sci-Fi"],
+                    "metadata": {"year": 1977},
+                    "hidden": False,
+                }
+            ]
+        },
+    )
+    title: str = Field("", max_length=512)
+    categories: list[
+        Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^|\x00-\x1f]+$")]
+    ] = Field(default_factory=list, max_length=50)
+    metadata: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict, max_length=100
+    )
+    hidden: bool = Field(False, description="hidden items are left out of every list at once")
+
+
+class ItemOut(BaseModel):
+    item_id: str
+    title: str
+    categories: list[str]
+    metadata: dict[str, str | int | float | bool | None]
+    hidden: bool
+    interactions: int
+
+
+class CategoryCount(BaseModel):
+    category: str
+    count: int
+
+
+class UserOut(BaseModel):
+    user_id: str
+    interactions: int
+    first_timestamp: float | None
+    last_timestamp: float | None
+    kinds: dict[str, int]
+    top_categories: list[CategoryCount]
+    known_to_model: bool
+
+
+class ModelOut(BaseModel):
+    version: str
+    model: str
+    kind: str | None
+    created_at: str
+    active: bool
+    loaded: bool
+    metrics: dict[str, float]
+    dataset: dict[str, object]
+    params: dict[str, object]
+
+
+class ModelsOut(BaseModel):
+    active: str | None
+    models: list[ModelOut]
+
+
+class ReloadOut(BaseModel):
+    active: str
+    previous: str | None
+    changed: bool

@@ -86,7 +86,9 @@ def test_every_endpoint_answers(server):
     scores = client.post("/score", json={"user_id": "1", "item_ids": ["3", "2"]}).json()
     assert [s["item_id"] for s in scores["scores"]] == ["3", "2"]
     assert client.post("/interactions", json={"user_id": "zz", "item_id": "1"}).status_code == 201
-    assert client.get("/recommend/zz").json()["cold_start"] is True
+    folded = client.get("/recommend/zz").json()  # one interaction: personalised at once
+    assert folded["cold_start"] is False and folded["strategy"] == "fold_in"
+    assert client.get("/recommend/nobody").json()["cold_start"] is True
     assert client.get("/similar/unknown").status_code == 404
     assert client.get("/recommend/1", params={"k": 0}).status_code == 422
     assert "reco_requests_total" in client.get("/metrics").text

@@ -2,42 +2,109 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from app.deps import ModelDep, SessionDep
 from app.schemas import ItemIdPath, K, RecommendOut, ScoreIn, ScoreOut, SimilarOut, UserIdPath
-from app.store.repository import seen_item_ids
+from app.serving.service import HistoryEvent, RecommendOptions
+from app.store.repository import user_history
 
 router = APIRouter(tags=["recommendations"])
 
+Offset = Annotated[int, Query(ge=0, le=10_000, description="skip this many (paging)")]
+Exclude = Annotated[
+    list[str] | None,
+    Query(max_length=1000, description="item ids to leave out (repeat, or comma-separated)"),
+]
+Category = Annotated[
+    str | None, Query(min_length=1, max_length=64, description="only items of this category")
+]
+
+
+def _ids(values: list[str] | None) -> list[str]:
+    return [v for value in values or [] for v in value.split(",") if v]
+
 
 @router.get("/recommend/{user_id}", response_model=RecommendOut, summary="Top-k items for a user")
-def recommend(user_id: UserIdPath, model: ModelDep, session: SessionDep, k: K = 10) -> dict:
-    """Items the user has not interacted with (in the store, also after training), best first.
-    A user the model does not know gets popular items and `cold_start: true`."""
-    result = model.recommend(user_id, k, seen_item_ids(session, user_id))
+def recommend(
+    request: Request,
+    user_id: UserIdPath,
+    model: ModelDep,
+    session: SessionDep,
+    k: K = 10,
+    offset: Offset = 0,
+    exclude: Exclude = None,
+    category: Category = None,
+    exclude_seen: Annotated[bool, Query(description="leave out items already seen")] = True,
+    explain: Annotated[bool, Query(description="add the history items behind each")] = False,
+) -> dict:
+    """Items for the user, best first. Items the user interacted with (also after training)
+    are left out unless `exclude_seen=false`. A user the model has not seen but who has
+    interactions in the store gets a vector folded in from them at once (`strategy:
+    fold_in`); a user with no interactions at all gets popular items (`cold_start: true`)."""
+    history = [HistoryEvent(*row) for row in user_history(session, user_id)]
+    options = RecommendOptions(
+        k=k,
+        offset=offset,
+        exclude=_ids(exclude),
+        category=category,
+        exclude_seen=exclude_seen,
+        explain=explain,
+        hidden=request.app.state.hidden.get(),
+    )
+    result = model.recommend(user_id, history, options)
+    counters = request.app.state.metrics.serving
+    counters.strategies.labels(result.strategy).inc()
+    if result.cold_start:
+        counters.cold_starts.inc()
     return {
         "user_id": result.user_id,
         "model": result.model,
         "cold_start": result.cold_start,
-        "items": [item.__dict__ for item in result.items],
+        "strategy": result.strategy,
+        "items": [_item(i, explain) for i in result.items],
     }
 
 
+def _item(item: object, explain: bool) -> dict:
+    out = {"item_id": item.item_id, "score": item.score, "title": item.title}
+    if explain:
+        out["because"] = [b.__dict__ for b in item.because or []]
+    return out
+
+
 @router.get("/similar/{item_id}", response_model=SimilarOut, summary="Items similar to an item")
-def similar(item_id: ItemIdPath, model: ModelDep, k: K = 10) -> dict:
+def similar(
+    request: Request,
+    item_id: ItemIdPath,
+    model: ModelDep,
+    k: K = 10,
+    offset: Offset = 0,
+    exclude: Exclude = None,
+    category: Category = None,
+) -> dict:
     """Nearest items by cosine similarity of the model's item embeddings (never the item)."""
-    items = model.similar(item_id, k)
-    return {"item_id": item_id, "model": model.name, "items": [i.__dict__ for i in items]}
+    items = model.similar(
+        item_id,
+        k,
+        offset=offset,
+        exclude=_ids(exclude),
+        category=category,
+        hidden=request.app.state.hidden.get(),
+    )
+    return {"item_id": item_id, "model": model.name, "items": [_item(i, False) for i in items]}
 
 
 @router.post("/score", response_model=ScoreOut, summary="Score given items for a user")
 def score(body: ScoreIn, model: ModelDep) -> dict:
     """Model scores in the order asked; unknown items are a 404 naming them."""
     cold, scores = model.score(body.user_id, body.item_ids)
+    pairs = zip(body.item_ids, scores, strict=True)
     return {
         "user_id": body.user_id,
         "model": model.name,
         "cold_start": cold,
-        "scores": [{"item_id": i, "score": s} for i, s in zip(body.item_ids, scores, strict=True)],
+        "scores": [{"item_id": i, "score": s} for i, s in pairs],
     }

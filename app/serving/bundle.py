@@ -185,6 +185,12 @@ def list_bundles(artifacts_dir: Path) -> list[dict[str, Any]]:
     return sorted(manifests, key=lambda m: m["created_at"], reverse=True)
 
 
+def newest_bundle_manifest(artifacts_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the newest bundle by creation time, valid or not (None if none)."""
+    manifests = list_bundles(artifacts_dir)
+    return manifests[0] if manifests else None
+
+
 def newest_bundle(artifacts_dir: Path) -> Bundle | None:
     """The newest bundle that verifies; damaged ones are logged and skipped."""
     for manifest in list_bundles(artifacts_dir):

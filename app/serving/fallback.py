@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import ServiceUnavailable
-from app.serving.service import Recommendation, ScoredItem
+from app.serving.service import HistoryEvent, Recommendation, RecommendOptions, ScoredItem
 from app.store.repository import item_popularity, item_titles
 
 
@@ -20,20 +20,27 @@ class StoreFallback:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    def recommend(self, user_id: str, k: int, seen: Sequence[str]) -> Recommendation:
-        excluded = set(seen)
+    def recommend(
+        self, user_id: str, history: Sequence[HistoryEvent], options: RecommendOptions
+    ) -> Recommendation:
+        excluded = set(options.exclude) | set(options.hidden)
+        if options.exclude_seen:
+            excluded |= {event.item_id for event in history}
+        wanted = options.offset + options.k
         with self.sessions() as session:
             ranked = [
-                (i, n) for i, n in item_popularity(session, k + len(excluded)) if i not in excluded
-            ][:k]
+                (i, n)
+                for i, n in item_popularity(session, wanted + len(excluded))
+                if i not in excluded
+            ][options.offset : wanted]
             titles = item_titles(session, [i for i, _ in ranked])
         items = [ScoredItem(i, float(n), titles.get(i, "")) for i, n in ranked]
-        return Recommendation(user_id, self.name, True, items)
+        return Recommendation(user_id, self.name, not history, items, "popularity")
 
     def _unavailable(self) -> ServiceUnavailable:
         return ServiceUnavailable("no model is loaded; train one with `reco train`")
 
-    def similar(self, item_id: str, k: int) -> list[ScoredItem]:
+    def similar(self, item_id: str, k: int, **filters: object) -> list[ScoredItem]:
         raise self._unavailable()
 
     def score(self, user_id: str, item_ids: Sequence[str]) -> tuple[bool, list[float]]:

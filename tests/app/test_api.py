@@ -143,8 +143,10 @@ def test_no_bundle_serves_store_popularity(tmp_path):
     with make_client(tmp_path / "empty", tmp_path) as client:
         ready = client.get("/ready").json()
         assert ready["model"] is None and "popularity" in ready["fallback"]
-        body = client.get("/recommend/0", params={"k": 3}).json()
+        body = client.get("/recommend/stranger", params={"k": 3}).json()
         assert body["cold_start"] and len(body["items"]) == 3
+        known = client.get("/recommend/0", params={"k": 3}).json()
+        assert known["strategy"] == "popularity" and not known["cold_start"]
         _assert_error(client.get("/similar/3"), 503, "unavailable")
 
 

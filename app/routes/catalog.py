@@ -1,0 +1,45 @@
+"""Items (PUT/GET /items/{item_id}) and user summaries (GET /users/{user_id})."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from app.deps import ModelDep, SessionDep
+from app.errors import NotFound
+from app.schemas import ItemIdPath, ItemIn, ItemOut, UserIdPath, UserOut
+from app.store.repository import item_details, upsert_item, user_summary
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.put("/items/{item_id}", response_model=ItemOut, summary="Create or update an item")
+def put_item(request: Request, item_id: ItemIdPath, body: ItemIn, session: SessionDep) -> dict:
+    """Title, categories and metadata; `hidden: true` removes it from every list at once."""
+    item = upsert_item(
+        session,
+        item_id,
+        title=body.title,
+        categories=body.categories,
+        metadata=body.metadata,
+        hidden=body.hidden,
+    )
+    request.app.state.hidden.invalidate()
+    return item
+
+
+@router.get("/items/{item_id}", response_model=ItemOut, summary="An item")
+def get_item(item_id: ItemIdPath, session: SessionDep) -> dict:
+    item = item_details(session, item_id)
+    if item is None:
+        raise NotFound(f"unknown item {item_id!r}")
+    return item
+
+
+@router.get("/users/{user_id}", response_model=UserOut, summary="A user's history in summary")
+def get_user(user_id: UserIdPath, session: SessionDep, model: ModelDep) -> dict:
+    """Interaction count, time span, kinds, top categories, and whether the model knows them."""
+    summary = user_summary(session, user_id)
+    if summary is None:
+        raise NotFound(f"unknown user {user_id!r}")
+    bundle = getattr(model, "bundle", None)
+    return {**summary, "known_to_model": bool(bundle and user_id in bundle.user_map)}
