@@ -27,12 +27,12 @@ run: install
 	$(RECO) serve --host 127.0.0.1 --port 8000
 
 test: install
-	$(VENV)/bin/ruff check app training tests benchmarks
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check app training tests benchmarks
-	$(VENV)/bin/ruff format --check app training tests benchmarks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
