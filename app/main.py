@@ -27,6 +27,14 @@ DESCRIPTION = """Recommendations from a trained model bundle, over an interactio
 Ids are the external string ids of your data. Errors are JSON:
 `{"error": {"code": ..., "message": ...}}`."""
 
+TAGS = [
+    {"name": "recommendations", "description": "Top-k items, similar items, scores."},
+    {"name": "interactions", "description": "Record events; read a user's history."},
+    {"name": "catalog", "description": "Items and user summaries."},
+    {"name": "models", "description": "Loaded model bundles; admin reload and activation."},
+    {"name": "operations", "description": "Liveness, readiness, Prometheus metrics."},
+]
+
 
 def _version() -> str:
     try:
@@ -66,7 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="RecoServe",
         version=_version(),
         description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
+        # no ORJSONResponse (deprecated in FastAPI 0.165): with a response_model, Pydantic
+        # serialises straight to JSON bytes, which is the fast path
     )
     app.state.settings = settings or get_settings()
     app.state.models = ModelState()

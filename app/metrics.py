@@ -23,7 +23,7 @@ class Metrics:
         self.latency = Histogram(
             "reco_request_seconds",
             "HTTP request latency",
-            ["route"],
+            ["route", "method", "status"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
@@ -37,13 +37,14 @@ class Metrics:
         )
 
     def set_model(self, service: ModelService | None) -> None:
+        """Publish the active model's identity and offline metrics (none: the fallback)."""
+        self.offline.clear()
         if service is None:
             self.model.info({"name": "none", "version": "", "kind": ""})
             return
         self.model.info(
             {"name": service.name, "version": service.version, "kind": service.bundle.kind}
         )
-        self.offline.clear()
         for name, value in service.bundle.metrics.items():
             self.offline.labels(name).set(value)
 
@@ -85,8 +86,9 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(template, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(template).observe(time.perf_counter() - start)
+            labels = (template, scope["method"], str(status))
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)
 
 
 class ServingCounters:

@@ -59,3 +59,9 @@ def test_openapi_recommend_documents_k_bounds(spec):
         p for p in spec["paths"]["/recommend/{user_id}"]["get"]["parameters"] if p["name"] == "k"
     )
     assert k["schema"]["minimum"] == 1 and k["schema"]["maximum"] == 1000
+
+
+def test_openapi_every_tag_is_described(spec):
+    described = {tag["name"]: tag["description"] for tag in spec["tags"]}
+    used = {tag for ops in spec["paths"].values() for op in ops.values() for tag in op["tags"]}
+    assert used <= set(described) and all(described.values())
