@@ -105,7 +105,11 @@ class InteractionIn(BaseModel):
     user_id: ExternalId
     item_id: ExternalId
     value: float = Field(1.0, ge=-1e6, le=1e6)
-    kind: str = Field("rating", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    kind: str = Field(
+        "interaction",
+        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+        description="rating (value is the rating), or any event kind: click, play, purchase...",
+    )
     timestamp: float | datetime | None = Field(
         None, description="unix seconds or ISO-8601; default: now"
     )

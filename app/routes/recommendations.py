@@ -27,7 +27,12 @@ def _ids(values: list[str] | None) -> list[str]:
     return [v for value in values or [] for v in value.split(",") if v]
 
 
-@router.get("/recommend/{user_id}", response_model=RecommendOut, summary="Top-k items for a user")
+@router.get(
+    "/recommend/{user_id}",
+    response_model=RecommendOut,
+    response_model_exclude_none=True,
+    summary="Top-k items for a user",
+)
 def recommend(
     request: Request,
     user_id: UserIdPath,

@@ -24,6 +24,8 @@ class HistoryEvent:
     value: float
     kind: str
     created_at: datetime
+    id: int = 0
+    source: str = "api"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class ModelService:
         self.name = bundle.model_name
         self.version = bundle.version
         self.trained_at = _utc(datetime.fromisoformat(bundle.created_at))
+        self.trained_through = bundle.manifest.get("dataset", {}).get("latest_interaction_id")
         embeddings = bundle.scorer.item_embeddings()
         self.unit_items = None if embeddings is None else normalise_rows(embeddings)
         self.popularity = np.log1p(bundle.popularity).astype(np.float32)
@@ -99,10 +102,17 @@ class ModelService:
             self._categories[category] = np.flatnonzero(~inside)
         return self._categories[category]
 
+    def _is_newer(self, event: HistoryEvent) -> bool:
+        """Whether the model was trained without this event: by interaction id when it was
+        trained from the store, else an API event stored after the bundle was made."""
+        if self.trained_through is not None:
+            return event.id > self.trained_through
+        return event.source == "api" and _utc(event.created_at) > self.trained_at
+
     def _user_scores(self, user_id: str, history: Sequence[HistoryEvent]) -> tuple[np.ndarray, str]:
         """Scores of every item and how they were obtained (model, fold_in or popularity)."""
         user = self.bundle.user_map.get(user_id)
-        newer = any(_utc(e.created_at) > self.trained_at for e in history)
+        newer = any(self._is_newer(e) for e in history)
         if user >= 0 and not newer:
             return self.bundle.scorer.score_users(np.array([user]))[0], "model"
         events = [(self.bundle.item_map.get(e.item_id), e) for e in history]

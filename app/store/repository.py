@@ -67,7 +67,7 @@ def add_interactions(session: Session, rows: Sequence[Mapping[str, Any]]) -> int
                 "user_id": users[r["user_id"]],
                 "item_id": items[r["item_id"]],
                 "value": float(r.get("value", 1.0)),
-                "kind": r.get("kind") or "rating",
+                "kind": r.get("kind") or "interaction",
                 "timestamp": float(r.get("timestamp") or now),
                 "source": "api",
             }
@@ -141,12 +141,22 @@ def store_stats(session: Session) -> dict[str, int]:
     }
 
 
-def user_history(session: Session, user_id: str) -> list[tuple[str, float, str, datetime]]:
-    """(item_id, value, kind, created_at) of every event of the user, oldest first; one query.
+def user_history(
+    session: Session, user_id: str
+) -> list[tuple[str, float, str, datetime, int, str]]:
+    """(item_id, value, kind, created_at, id, source) of every event of the user, oldest
+    first; one query.
 
     Serves seen-item exclusion, fold-in of new users and explanations at once."""
     query = (
-        select(Item.external_id, Interaction.value, Interaction.kind, Interaction.created_at)
+        select(
+            Item.external_id,
+            Interaction.value,
+            Interaction.kind,
+            Interaction.created_at,
+            Interaction.id,
+            Interaction.source,
+        )
         .join(Interaction, Interaction.item_id == Item.id)
         .join(User, Interaction.user_id == User.id)
         .where(User.external_id == user_id)

@@ -1,0 +1,105 @@
+"""Fold-in, filters, paging, explanations, items and users over the block-fixture bundle."""
+
+from tests.app.conftest import make_client
+
+
+def _ids(body: dict) -> list[str]:
+    return [item["item_id"] for item in body["items"]]
+
+
+def test_new_user_is_personalised_at_once(client):
+    events = [{"user_id": "fresh", "item_id": str(i)} for i in (11, 12, 13)]
+    assert client.post("/interactions", json={"interactions": events}).status_code == 201
+    body = client.get("/recommend/fresh", params={"k": 5}).json()
+    assert body["cold_start"] is False and body["strategy"] == "fold_in"
+    assert not {"11", "12", "13"} & set(_ids(body))
+    assert sum(int(i) >= 10 for i in _ids(body)) >= 4  # mostly group B, like the history
+
+
+def test_fold_in_for_known_user_with_newer_interactions(client):
+    assert client.get("/recommend/0").json()["strategy"] == "model"
+    client.post("/interactions", json={"user_id": "0", "item_id": "19", "kind": "click"})
+    assert client.get("/recommend/0").json()["strategy"] == "fold_in"
+
+
+def test_cold_start_only_without_any_interaction(client):
+    body = client.get("/recommend/ghost").json()
+    assert body["cold_start"] is True and body["strategy"] == "popularity"
+
+
+def test_exclude_offset_and_exclude_seen(client):
+    full = _ids(client.get("/recommend/0", params={"k": 6}).json())
+    page2 = _ids(client.get("/recommend/0", params={"k": 3, "offset": 3}).json())
+    assert page2 == full[3:6]
+    without = _ids(
+        client.get("/recommend/0", params={"k": 5, "exclude": f"{full[0]},{full[1]}"}).json()
+    )
+    assert full[0] not in without and full[1] not in without
+    assert without[:4] == full[2:6]
+    seen = {i["item_id"] for i in client.get("/users/0/interactions").json()["interactions"]}
+    again = _ids(client.get("/recommend/0", params={"k": 20, "exclude_seen": "false"}).json())
+    assert seen <= set(again)
+
+
+def test_category_filter_uses_item_metadata(client):
+    body = client.get("/recommend/0", params={"k": 5, "category": "B"}).json()
+    assert body["items"] and all(int(i) >= 10 for i in _ids(body))
+    similar = client.get("/similar/3", params={"k": 3, "category": "B"}).json()
+    assert all(int(i) >= 10 for i in _ids(similar))
+
+
+def test_explain_names_history_items(client):
+    history = {i["item_id"] for i in client.get("/users/0/interactions").json()["interactions"]}
+    body = client.get("/recommend/0", params={"k": 2, "explain": "true"}).json()
+    for item in body["items"]:
+        assert 1 <= len(item["because"]) <= 3
+        assert {b["item_id"] for b in item["because"]} <= history
+        assert all(b["title"].startswith("Item ") for b in item["because"])
+    assert "because" not in client.get("/recommend/0").json()["items"][0]
+
+
+def test_hidden_item_leaves_every_list_at_once(client):
+    top = _ids(client.get("/recommend/0", params={"k": 1}).json())[0]
+    put = client.put(f"/items/{top}", json={"title": "Gone", "categories": ["A"], "hidden": True})
+    assert put.status_code == 200 and put.json()["hidden"] is True
+    assert top not in _ids(client.get("/recommend/0", params={"k": 19}).json())
+    assert top not in _ids(client.get("/similar/3", params={"k": 18}).json())
+    item = client.get(f"/items/{top}").json()
+    assert item["title"] == "Gone" and item["categories"] == ["A"]
+    client.put(f"/items/{top}", json={"title": "Back"})
+    assert top in _ids(client.get("/recommend/0", params={"k": 19}).json())
+
+
+def test_item_and_user_errors(client):
+    assert client.get("/items/nope").status_code == 404
+    assert client.put("/items/x", json={"categories": ["a|b"]}).status_code == 422
+    assert client.get("/users/nobody").status_code == 404
+
+
+def test_user_summary(client):
+    body = client.get("/users/0").json()
+    assert body["interactions"] == 9 and body["known_to_model"] is True
+    assert body["kinds"] == {"rating": 9}
+    assert body["top_categories"][0] == {"category": "A", "count": 6}
+
+
+def test_unknown_model_selector_is_404(client):
+    response = client.get("/recommend/0", params={"model": "bprr"})
+    assert response.status_code == 404 and "bprr" in response.json()["error"]["message"]
+    assert client.get("/recommend/0", params={"model": "mf"}).json()["model"] == "mf"
+
+
+def test_live_counters_on_metrics(client):
+    client.get("/recommend/ghost")
+    client.post("/interactions", json={"user_id": "fresh", "item_id": "11"})
+    client.get("/recommend/fresh")
+    text = client.get("/metrics").text
+    assert "reco_cold_starts_total 1.0" in text
+    assert 'reco_recommendations_total{strategy="fold_in"} 1.0' in text
+    assert 'reco_model_requests_total{model="mf"' in text
+
+
+def test_fallback_has_filters_too(tmp_path):
+    with make_client(tmp_path / "none", tmp_path) as client:
+        body = client.get("/recommend/ghost", params={"k": 2, "offset": 1}).json()
+        assert len(body["items"]) == 2 and body["cold_start"]
