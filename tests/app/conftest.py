@@ -13,6 +13,7 @@ from app.main import create_app
 from app.store.session import create_store_engine, init_schema
 from tests.conftest import block_interactions
 from training.importer import import_interactions
+from training.interactions import Interactions
 from training.pipeline import train_and_export
 
 
@@ -39,13 +40,20 @@ def mf_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def make_client(artifacts: Path, tmp_path: Path, **overrides: object) -> TestClient:
+def make_client_for(
+    artifacts: Path, tmp_path: Path, data: Interactions, **overrides: object
+) -> TestClient:
+    """A client of an app over `artifacts` and a fresh SQLite store holding `data`."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine = create_store_engine(url)
     init_schema(engine)
-    import_interactions(engine, block_interactions(), progress=False)
+    import_interactions(engine, data, progress=False)
     engine.dispose()
     return TestClient(create_app(Settings(database_url=url, artifacts_dir=artifacts, **overrides)))
+
+
+def make_client(artifacts: Path, tmp_path: Path, **overrides: object) -> TestClient:
+    return make_client_for(artifacts, tmp_path, block_interactions(), **overrides)
 
 
 @pytest.fixture
