@@ -30,6 +30,10 @@ test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
+# A long schemathesis run (the short one is part of `make test`).
+fuzz: install
+	RECO_FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/app/test_fuzz.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
