@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
-
-from app.store.tables import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -35,9 +37,28 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
 def init_schema(engine: Engine) -> None:
-    """Create missing tables and indexes (idempotent)."""
-    Base.metadata.create_all(engine)
+    """Bring the schema to the newest alembic migration (idempotent; safe when several
+    processes start at once: a loser of the race finds the schema already there)."""
+    for attempt in range(3):
+        try:
+            with engine.begin() as connection:
+                command.upgrade(_alembic_config(connection), "head")
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == 2:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

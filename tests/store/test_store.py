@@ -154,3 +154,23 @@ def test_malformed_file_imports_nothing(tmp_path):
     assert result.returncode == 2
     assert "bad.csv, line 3: rating is not a number: 'x'" in result.stderr
     assert _count(url) == 0
+
+
+def test_schema_is_managed_by_migrations(store_url):
+    engine = create_store_engine(store_url)
+    init_schema(engine)
+    init_schema(engine)  # idempotent
+    with engine.connect() as connection:
+        version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    engine.dispose()
+    assert version == "0001"
+
+
+def test_concurrent_startups_migrate_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    code = (
+        "import sys; from app.store.session import *; init_schema(create_store_engine(sys.argv[1]))"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, url]) for _ in range(4)]
+    assert [p.wait(timeout=60) for p in procs] == [0] * 4
+    assert _count(url) == 0

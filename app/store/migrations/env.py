@@ -1,0 +1,10 @@
+"""Alembic environment: runs migrations on the connection handed over by init_schema."""
+
+from alembic import context
+
+from app.store.tables import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
