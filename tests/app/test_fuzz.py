@@ -54,11 +54,14 @@ def api_schema(mf_artifacts: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    deadline = time.monotonic() + 90
+    while True:
         try:
             httpx.get(f"{base}/health")
             break
         except httpx.TransportError:
+            assert server.poll() is None, "the server exited during start-up"
+            assert time.monotonic() < deadline, "the server did not start in 90 s"
             time.sleep(0.1)
     yield schemathesis.openapi.from_url(f"{base}/openapi.json")
     server.terminate()
