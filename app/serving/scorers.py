@@ -159,3 +159,166 @@ def build_scorer(kind: str, arrays: Mapping[str, np.ndarray], params: Mapping[st
     except KeyError:
         raise ScorerError(f"unknown scorer kind {kind!r}; known: {sorted(SCORERS)}") from None
     return cls(arrays, params)
+
+
+def _dense_layers(hidden: np.ndarray, weights: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Dense ReLU layers applied to the last axis of `hidden`."""
+    for w, b in weights:
+        hidden = np.maximum(hidden @ w + b, 0.0)
+    return hidden
+
+
+@register_scorer
+class BiasScorer(DotScorer):
+    """Global mean plus user and item biases, no factors (so no item embeddings).
+
+    Arrays: user_bias (U,), item_bias (I,). Params: global_bias.
+    """
+
+    kind = "bias"
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> None:
+        user_bias, item_bias = (arrays.get(n) for n in ("user_bias", "item_bias"))
+        if user_bias is None or item_bias is None:
+            raise ScorerError("bias scorer needs arrays ['user_bias', 'item_bias']")
+        widthless = {
+            "user_factors": np.zeros((len(user_bias), 0), np.float32),
+            "item_factors": np.zeros((len(item_bias), 0), np.float32),
+        }
+        super().__init__({**arrays, **widthless}, params)
+        self.arrays = dict(arrays)
+
+    def item_embeddings(self) -> None:
+        return None
+
+
+@register_scorer
+class NCFScorer(Scorer):
+    """Neural collaborative filtering (GMF, MLP or NeuMF), as logits.
+
+    Arrays: optional gmf_user (U, g), gmf_item (I, g); optional mlp_user (U, m), mlp_item
+    (I, m) with mlp_w0 (2m, h0), mlp_b0 (h0,), mlp_w1, mlp_b1, ... (ReLU after each); out_w
+    (g + h_last,) and out_b (1,) on the concatenation [gmf_user * gmf_item, mlp output].
+    Item embeddings for similarity: the concatenation of the item's gmf and mlp embeddings.
+    """
+
+    kind = "ncf"
+    USER_CHUNK_VALUES = 1 << 22  # hidden values per chunk of users, bounds the memory
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> None:
+        super().__init__(arrays, params)
+        out_w, out_b = self._require("out_w", "out_b")
+        self.out_w = np.asarray(out_w, np.float32).reshape(-1)
+        self.out_b = float(np.asarray(out_b).reshape(-1)[0])
+        self.gmf = self._pair("gmf_user", "gmf_item")
+        self.mlp = self._pair("mlp_user", "mlp_item")
+        if self.gmf is None and self.mlp is None:
+            raise ScorerError("ncf scorer needs gmf_user/gmf_item or mlp_user/mlp_item arrays")
+        layers = []
+        while f"mlp_w{len(layers)}" in self.arrays:
+            n = len(layers)
+            w, b = self._require(f"mlp_w{n}", f"mlp_b{n}")
+            layers.append((np.asarray(w, np.float32), np.asarray(b, np.float32)))
+        if self.mlp is not None and not layers:
+            raise ScorerError("ncf scorer needs mlp_w0/mlp_b0 with mlp embeddings")
+        self.layers = layers
+        g = 0 if self.gmf is None else self.gmf[0].shape[1]
+        self.gmf_w, self.mlp_w = self.out_w[:g], self.out_w[g:]
+        m = 0 if self.mlp is None else self.mlp[0].shape[1]
+        if layers and layers[0][0].shape[0] != 2 * m:
+            raise ScorerError(f"mlp_w0 has {layers[0][0].shape[0]} rows, expected {2 * m}")
+        width = g + (layers[-1][0].shape[1] if layers else 0)
+        if len(self.out_w) != width:
+            raise ScorerError(f"out_w has {len(self.out_w)} weights, expected {width}")
+
+    def _pair(self, user: str, item: str) -> tuple[np.ndarray, np.ndarray] | None:
+        if user not in self.arrays and item not in self.arrays:
+            return None
+        u, i = self._require(user, item)
+        return np.asarray(u, np.float32), np.asarray(i, np.float32)
+
+    @property
+    def n_items(self) -> int:
+        return len((self.gmf or self.mlp)[1])  # type: ignore[index]
+
+    def _mlp_part(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """MLP output contribution, shape (len(users), len(items))."""
+        w0, b0 = self.layers[0]
+        m = self.mlp[0].shape[1]  # type: ignore[index]
+        from_user = self.mlp[0][users] @ w0[:m] + b0  # type: ignore[index]
+        from_item = self.mlp[1][items] @ w0[m:]  # type: ignore[index]
+        hidden = np.maximum(from_user[:, None, :] + from_item[None, :, :], 0.0)
+        return _dense_layers(hidden, self.layers[1:]) @ self.mlp_w
+
+    def _score(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        scores = np.full((len(users), len(items)), self.out_b, np.float32)
+        if self.gmf is not None:
+            scores += (self.gmf[0][users] * self.gmf_w) @ self.gmf[1][items].T
+        if self.mlp is not None:
+            scores += self._mlp_part(users, items)
+        return scores
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        items = np.arange(self.n_items)
+        width = self.layers[0][0].shape[1] if self.layers else 1
+        chunk = max(1, self.USER_CHUNK_VALUES // max(1, self.n_items * width))
+        parts = [self._score(users[s : s + chunk], items) for s in range(0, len(users), chunk)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.n_items), np.float32)
+
+    def score_pairs(self, user: int, items: np.ndarray) -> np.ndarray:
+        return self._score(np.array([user]), np.asarray(items))[0]
+
+    def item_embeddings(self) -> np.ndarray:
+        parts = [pair[1] for pair in (self.gmf, self.mlp) if pair is not None]
+        return np.concatenate(parts, axis=1)
+
+
+@register_scorer
+class ItemItemScorer(Scorer):
+    """A user's interaction vector times an item x item weight matrix (EASE, RP3beta).
+
+    Arrays: item_weights (I, I); history_indptr (U + 1,), history_indices (nnz,): the training
+    user -> items rows as CSR. Item embeddings for similarity: rows of item_weights (items that
+    point to the same items are alike).
+    """
+
+    kind = "item_item"
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> None:
+        super().__init__(arrays, params)
+        weights, indptr, indices = self._require(
+            "item_weights", "history_indptr", "history_indices"
+        )
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)
+        if self.weights.ndim != 2 or self.weights.shape[0] != self.weights.shape[1]:
+            raise ScorerError(f"item_weights must be square, got shape {self.weights.shape}")
+        self.indptr = np.asarray(indptr, np.int64)
+        self.indices = np.asarray(indices, np.int64)
+        if self.indptr[-1] != len(self.indices):
+            raise ScorerError("history_indptr does not end at len(history_indices)")
+        if len(self.indices) and self.indices.max() >= self.n_items:
+            raise ScorerError(f"history_indices refer to item {self.indices.max()} or beyond")
+
+    @property
+    def n_items(self) -> int:
+        return len(self.weights)
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        users = np.asarray(users, np.int64)
+        starts, lengths = self.indptr[users], np.diff(self.indptr)[users]
+        rows = np.repeat(np.arange(len(users)), lengths)
+        skip = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+        cols = self.indices[np.arange(lengths.sum()) + skip]
+        history = np.zeros((len(users), self.n_items), np.float32)
+        history[rows, cols] = 1.0
+        return history @ self.weights
+
+    def score_history(self, item_indices: np.ndarray) -> np.ndarray:
+        """Scores of every item for someone who interacted with `item_indices` (new users)."""
+        items = np.unique(np.asarray(item_indices, np.int64))
+        if len(items) and (items.min() < 0 or items.max() >= self.n_items):
+            raise ScorerError(f"item indices must lie in 0..{self.n_items - 1}")
+        return self.weights[items].sum(axis=0, dtype=np.float32)
+
+    def item_embeddings(self) -> np.ndarray:
+        return self.weights

@@ -1,3 +1,13 @@
 """Every model module, imported so that each registers itself by name."""
 
-from training.models import mf, popularity  # noqa: F401
+from training.models import (  # noqa: F401
+    als,
+    bias,
+    bpr,
+    ease,
+    implicit_mf,
+    mf,
+    ncf,
+    popularity,
+    two_tower,
+)

@@ -6,6 +6,7 @@ Imported only while training (it imports TensorFlow/Keras at module level).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -94,3 +95,227 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self.bar.close()
+
+
+LossFn = Callable[[keras.Model, tuple[Any, ...]], Any]
+
+
+def fit_epochs(
+    model: keras.Model,
+    loss_fn: LossFn,
+    epoch_data: Callable[[], tuple[np.ndarray, ...]],
+    validate: Callable[[], float] | None,
+    *,
+    name: str,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    patience: int,
+    history: list[dict[str, float]],
+) -> None:
+    """Adam over fresh `epoch_data()` arrays each epoch with a compiled train step; after each
+    epoch `validate()` (higher is better) drives early stopping, and the best weights are kept.
+
+    `loss_fn(model, batch)` returns the scalar loss of one batch (regularisation included).
+    """
+    import tensorflow as tf
+
+    optimizer = keras.optimizers.Adam(learning_rate)
+
+    @tf.function(reduce_retracing=True)
+    def step(*batch: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(model, batch)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    progress = EpochProgress(epochs, name, history)
+    best, best_weights, waited = -np.inf, None, 0
+    for epoch in range(epochs):
+        arrays = epoch_data()
+        total, n = 0.0, len(arrays[0])
+        for start in range(0, n, batch_size):
+            batch = tuple(a[start : start + batch_size] for a in arrays)
+            total += float(step(*batch)) * len(batch[0])
+        figures = {"loss": total / max(n, 1)}
+        if validate is not None:
+            figures["val_ndcg@10"] = validate()
+        progress.on_epoch_end(epoch, figures)
+        if validate is None:
+            continue
+        if figures["val_ndcg@10"] > best:
+            best, best_weights, waited = figures["val_ndcg@10"], model.get_weights(), 0
+        else:
+            waited += 1
+            if waited > patience:
+                break
+    progress.on_train_end()
+    if best_weights is not None:
+        model.set_weights(best_weights)
+
+
+def _normal(seed: int) -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(stddev=0.05, seed=seed)
+
+
+@keras.saving.register_keras_serializable("recoserve")
+class NCFModel(keras.Model):
+    """Neural collaborative filtering (He et al. 2017) as logits: a GMF part (elementwise
+    product of embeddings), an MLP part (concatenated embeddings through ReLU layers), or both
+    (NeuMF), joined by one output unit. `gmf_factors=0` or empty `mlp_layers` drops a part.
+
+    `mlp_layers[0]` is the width of the concatenated embeddings (half per side); the others are
+    the dense ReLU layers, as in the paper. Input: int32 (batch, 2) of (user, item).
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        gmf_factors: int,
+        mlp_layers: list[int] | tuple[int, ...],
+        l2: float,
+        seed: int = 42,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.settings = dict(n_users=n_users, n_items=n_items, gmf_factors=gmf_factors,
+                             mlp_layers=list(mlp_layers), l2=l2, seed=seed)  # fmt: skip
+        self.gmf_user = self.gmf_item = self.mlp_user = self.mlp_item = None
+        if gmf_factors:
+            self.gmf_user = keras.layers.Embedding(
+                n_users, gmf_factors, embeddings_initializer=_normal(seed)
+            )
+            self.gmf_item = keras.layers.Embedding(
+                n_items, gmf_factors, embeddings_initializer=_normal(seed + 1)
+            )
+        self.hidden = []
+        if mlp_layers:
+            half = mlp_layers[0] // 2
+            self.mlp_user = keras.layers.Embedding(
+                n_users, half, embeddings_initializer=_normal(seed + 2)
+            )
+            self.mlp_item = keras.layers.Embedding(
+                n_items, half, embeddings_initializer=_normal(seed + 3)
+            )
+            glorot = keras.initializers.GlorotUniform
+            self.hidden = [
+                keras.layers.Dense(
+                    width, activation="relu", kernel_initializer=glorot(seed + 4 + n)
+                )
+                for n, width in enumerate(mlp_layers[1:])
+            ]
+        self.out = keras.layers.Dense(
+            1, kernel_initializer=keras.initializers.GlorotUniform(seed + 99)
+        )
+
+    def call(self, inputs: Any) -> Any:
+        users, items = inputs[:, 0], inputs[:, 1]
+        parts, penalty = [], 0.0
+        if self.gmf_user is not None:
+            p, q = self.gmf_user(users), self.gmf_item(items)
+            parts.append(p * q)
+            penalty += ops.sum(p * p, axis=1) + ops.sum(q * q, axis=1)
+        if self.mlp_user is not None:
+            p, q = self.mlp_user(users), self.mlp_item(items)
+            penalty += ops.sum(p * p, axis=1) + ops.sum(q * q, axis=1)
+            hidden = ops.concatenate([p, q], axis=1)
+            for layer in self.hidden:
+                hidden = layer(hidden)
+            parts.append(hidden)
+        self.add_loss(self.settings["l2"] * ops.mean(penalty))
+        joined = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=1)
+        return self.out(joined)[:, 0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.settings}
+
+    def tables(self) -> dict[str, np.ndarray]:
+        """The fitted weights as float32 arrays, named as the "ncf" scorer expects."""
+        arrays: dict[str, np.ndarray] = {}
+        if self.gmf_user is not None:
+            arrays["gmf_user"] = self.gmf_user.embeddings.numpy()
+            arrays["gmf_item"] = self.gmf_item.embeddings.numpy()
+        if self.mlp_user is not None:
+            arrays["mlp_user"] = self.mlp_user.embeddings.numpy()
+            arrays["mlp_item"] = self.mlp_item.embeddings.numpy()
+            for n, layer in enumerate(self.hidden):
+                arrays[f"mlp_w{n}"], arrays[f"mlp_b{n}"] = (w.numpy() for w in layer.weights)
+        arrays["out_w"] = self.out.kernel.numpy()[:, 0]
+        arrays["out_b"] = self.out.bias.numpy()
+        return arrays
+
+
+@keras.saving.register_keras_serializable("recoserve")
+class TwoTowerModel(keras.Model):
+    """User and item towers (embedding -> dense), L2-normalised, scored by cosine similarity.
+
+    The item tower adds a dense projection of fixed item features (e.g. multi-hot genres) to
+    the item embedding when `n_features` > 0; the features live in a non-trainable weight.
+    Input: int32 (batch, 2) of (user, item).
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        factors: int,
+        l2: float,
+        n_features: int = 0,
+        seed: int = 42,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.settings = dict(n_users=n_users, n_items=n_items, factors=factors, l2=l2,
+                             n_features=n_features, seed=seed)  # fmt: skip
+        self.user_embedding = keras.layers.Embedding(
+            n_users, factors, embeddings_initializer=_normal(seed)
+        )
+        self.item_embedding = keras.layers.Embedding(
+            n_items, factors, embeddings_initializer=_normal(seed + 1)
+        )
+        glorot = keras.initializers.GlorotUniform
+        self.user_dense = keras.layers.Dense(factors, kernel_initializer=glorot(seed + 2))
+        self.item_dense = keras.layers.Dense(factors, kernel_initializer=glorot(seed + 3))
+        self.feature_dense = None
+        if n_features:
+            self.features = self.add_weight(shape=(n_items, n_features), initializer="zeros",
+                                            trainable=False, name="item_features")  # fmt: skip
+            self.feature_dense = keras.layers.Dense(
+                factors, use_bias=False, kernel_initializer=glorot(seed + 4)
+            )
+
+    def user_vectors(self, users: Any) -> Any:
+        """Unit-length user tower outputs."""
+        return _unit(self.user_dense(self.user_embedding(users)))
+
+    def item_vectors(self, items: Any) -> Any:
+        """Unit-length item tower outputs."""
+        hidden = self.item_embedding(items)
+        if self.feature_dense is not None:
+            hidden = hidden + self.feature_dense(ops.take(self.features, items, axis=0))
+        return _unit(self.item_dense(hidden))
+
+    def call(self, inputs: Any) -> Any:
+        users, items = inputs[:, 0], inputs[:, 1]
+        p, q = self.user_embedding(users), self.item_embedding(items)
+        penalty = ops.sum(p * p, axis=1) + ops.sum(q * q, axis=1)
+        self.add_loss(self.settings["l2"] * ops.mean(penalty))
+        return ops.sum(self.user_vectors(users) * self.item_vectors(items), axis=1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.settings}
+
+    def tables(self) -> dict[str, np.ndarray]:
+        """Every user's and item's unit tower output, for the "dot" scorer (dot = cosine)."""
+        users = np.arange(self.settings["n_users"], dtype=np.int32)
+        items = np.arange(self.settings["n_items"], dtype=np.int32)
+        return {
+            "user_factors": ops.convert_to_numpy(self.user_vectors(users)),
+            "item_factors": ops.convert_to_numpy(self.item_vectors(items)),
+        }
+
+
+def _unit(x: Any) -> Any:
+    return x / ops.sqrt(ops.maximum(ops.sum(x * x, axis=-1, keepdims=True), 1e-12))

@@ -1,0 +1,112 @@
+"""One contract for every registered model: known answer on block-structured data, same seed
+same arrays, numpy scores equal to Keras scores, config round-trips through JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.interactions import Interactions
+from training.models.base import MODELS, Recommender, model_class
+from training.vocab import EncodedInteractions
+
+model_class("popularity")  # registers every model
+NAMES = sorted(MODELS)
+GROUP_A_USERS, GROUP_B_USERS, ITEMS_PER_GROUP, LIKED = 14, 8, 12, 6
+# few epochs, big steps, no validation split: the fixture is tiny
+FAST = {"epochs": 20, "learning_rate": 0.01, "batch_size": 64, "factors": 8,
+        "validation_fraction": 0.0, "layers": (16, 8), "tune": False}  # fmt: skip
+
+
+def group_blocks() -> EncodedInteractions:
+    """Group A (more users) rates its half of the items 5, group B rates its half 3: whatever
+    the model, the best unseen item for a group-A user is a group-A item."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for user in range(GROUP_A_USERS + GROUP_B_USERS):
+        group = int(user >= GROUP_A_USERS)
+        liked = rng.choice(ITEMS_PER_GROUP, LIKED, replace=False) + group * ITEMS_PER_GROUP
+        rows += [(f"u{user}", f"i{item}", 3.0 if group else 5.0, 1000 + n)
+                 for n, item in enumerate(liked)]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["user", "item", "rating", "timestamp"])
+    return EncodedInteractions.encode(Interactions(frame, "group-blocks"))
+
+
+def fitted(name: str, seed: int = 42) -> tuple[Recommender, EncodedInteractions]:
+    cls = model_class(name)
+    params = {k: v for k, v in FAST.items() if k in cls.config_class.model_fields}
+    model = cls(cls.config_class(seed=seed, **params))
+    data = group_blocks()
+    model.fit(data)
+    return model, data
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def case(request: pytest.FixtureRequest) -> tuple[Recommender, EncodedInteractions]:
+    return fitted(request.param)
+
+
+def _item_group(data: EncodedInteractions, items: np.ndarray) -> np.ndarray:
+    return np.array([int(data.item_map.ids[i][1:]) >= ITEMS_PER_GROUP for i in items])
+
+
+def test_model_ranks_group_item_first_for_group_a(case: Any) -> None:
+    model, data = case
+    users = data.user_map.encode([f"u{u}" for u in range(GROUP_A_USERS)])
+    scores = model.score(users).astype(np.float64)
+    seen = np.zeros_like(scores, bool)
+    for row, user in enumerate(users):
+        seen[row, data.items[data.users == user]] = True
+    scores[seen] = -np.inf
+    top1 = scores.argmax(axis=1)
+    assert not _item_group(data, top1).any(), f"{model.name} picked group-B items"
+
+
+def test_model_same_seed_same_arrays(case: Any) -> None:
+    model, _ = case
+    again, _ = fitted(model.name)
+    first, second = model.export(), again.export()
+    assert first.kind == second.kind and first.arrays.keys() == second.arrays.keys()
+    for name, array in first.arrays.items():
+        np.testing.assert_array_equal(array, second.arrays[name], err_msg=name)
+
+
+def test_model_numpy_scores_equal_keras_scores(case: Any, tmp_path: Path) -> None:
+    model, data = case
+    keras_model = model.keras_model()
+    if keras_model is None:
+        pytest.skip(f"{model.name} has no Keras model")
+    import keras
+
+    users, items = np.meshgrid(np.arange(data.n_users), np.arange(data.n_items), indexing="ij")
+    pairs = np.stack([users.ravel(), items.ravel()], axis=1).astype(np.int32)
+    expected = np.asarray(keras_model(pairs)).reshape(data.n_users, data.n_items)
+    np.testing.assert_allclose(model.score(np.arange(data.n_users)), expected, atol=1e-5)
+    scorer = model.export().scorer()
+    np.testing.assert_allclose(scorer.score_pairs(3, np.array([0, 5, 7])), expected[3, [0, 5, 7]],
+                               atol=1e-5)  # fmt: skip
+    keras_model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(np.asarray(reloaded(pairs)).reshape(expected.shape), expected,
+                               atol=1e-5)  # fmt: skip
+
+
+def test_model_config_round_trips_json(case: Any) -> None:
+    model, _ = case
+    text = model.config.model_dump_json()
+    assert model.config_class.model_validate_json(text) == model.config
+
+
+def test_model_scores_history_like_known_user(case: Any) -> None:
+    model, data = case
+    scorer = model.export().scorer()
+    if not hasattr(scorer, "score_history"):
+        pytest.skip(f"{model.name} scores known users only")
+    user = 2
+    history = data.items[data.users == user]
+    np.testing.assert_allclose(scorer.score_history(history), model.score(np.array([user]))[0],
+                               atol=1e-5)  # fmt: skip

@@ -1,0 +1,116 @@
+"""What the implicit-feedback models share: positives, a validation split carved from the
+training data only, the user -> items history, and the validation ranking metric.
+
+NumPy only: the numpy models (ease, als, rp3beta) use it without importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from app.serving.scorers import Scorer
+from training.models.base import ModelConfig
+from training.splits import stratified_split
+from training.vocab import EncodedInteractions
+
+VALIDATION_K = 10
+MAX_VALIDATION_USERS = 2000
+
+
+class ImplicitConfig(ModelConfig):
+    """Data preparation and validation options of every implicit-feedback model."""
+
+    rating_threshold: float | None = Field(
+        None, description="ratings >= this are positives; None: every row is a positive"
+    )
+    validation_fraction: float = Field(
+        0.05, ge=0, lt=0.5, description="per-user share of training rows held out to validate"
+    )
+
+
+def positives(train: EncodedInteractions, threshold: float | None) -> EncodedInteractions:
+    """The distinct (user, item) rows that count as positives (rating >= threshold, if set)."""
+    keep = np.ones(len(train), bool) if threshold is None else train.ratings >= threshold
+    codes = train.users[keep].astype(np.int64) * train.n_items + train.items[keep]
+    _, first = np.unique(codes, return_index=True)
+    return train.subset(np.flatnonzero(keep)[np.sort(first)])
+
+
+def carve_validation(
+    data: EncodedInteractions, fraction: float, rng: np.random.Generator
+) -> tuple[EncodedInteractions, EncodedInteractions | None]:
+    """(fit part, validation part): a per-user random share of the training rows, or no
+    validation when the fraction is 0 or the data too small to spare rows."""
+    if fraction <= 0 or len(data) < 20:
+        return data, None
+    return stratified_split(data, fraction, rng)
+
+
+def history_csr(data: EncodedInteractions) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, indices): each user's distinct items, sorted, as CSR rows (int64, int32)."""
+    codes = np.unique(data.users.astype(np.int64) * data.n_items + data.items)
+    users, items = np.divmod(codes, data.n_items)
+    indptr = np.r_[0, np.cumsum(np.bincount(users, minlength=data.n_users))].astype(np.int64)
+    return indptr, items.astype(np.int32)
+
+
+def interaction_matrix(data: EncodedInteractions) -> np.ndarray:
+    """Dense binary user x item matrix (float32) of the distinct pairs."""
+    matrix = np.zeros((data.n_users, data.n_items), np.float32)
+    matrix[data.users, data.items] = 1.0
+    return matrix
+
+
+class ValidationRanker:
+    """ndcg@10 of the held-out rows, ranking every item the user did not fit on (as RANK does).
+
+    Used for early stopping and tuning, so test data never steers training.
+    """
+
+    def __init__(
+        self, fit: EncodedInteractions, valid: EncodedInteractions, rng: np.random.Generator
+    ) -> None:
+        users = np.unique(valid.users)
+        if len(users) > MAX_VALIDATION_USERS:
+            users = np.sort(rng.choice(users, MAX_VALIDATION_USERS, replace=False))
+        row = np.full(fit.n_users, -1)
+        row[users] = np.arange(len(users))
+        self.users = users
+        self.seen = np.zeros((len(users), fit.n_items), bool)
+        mask = row[fit.users] >= 0
+        self.seen[row[fit.users[mask]], fit.items[mask]] = True
+        self.relevant = np.zeros_like(self.seen)
+        mask = row[valid.users] >= 0
+        self.relevant[row[valid.users[mask]], valid.items[mask]] = True
+        self.relevant &= ~self.seen
+
+    def __call__(self, scorer: Scorer) -> float:
+        scores = scorer.score_users(self.users).astype(np.float64)
+        scores[self.seen] = -np.inf
+        k = min(VALIDATION_K, scores.shape[1] - 1)
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        hits = np.take_along_axis(self.relevant, top, axis=1)
+        discounts = 1.0 / np.log2(np.arange(k) + 2)
+        n_relevant = self.relevant.sum(axis=1)
+        ideal = np.cumsum(discounts)[np.clip(n_relevant, 1, k) - 1]
+        ndcg = (hits * discounts).sum(axis=1) / ideal
+        return float(ndcg[n_relevant > 0].mean()) if (n_relevant > 0).any() else 0.0
+
+
+class SampledConfig(ImplicitConfig):
+    """Training options of the neural models fitted on sampled negatives."""
+
+    epochs: int = Field(40, ge=1, le=1000)
+    batch_size: int = Field(4096, ge=16, le=1_000_000)
+    learning_rate: float = Field(0.005, gt=0, le=1)
+    negatives: int = Field(4, ge=1, le=100, description="sampled negatives per positive")
+    patience: int = Field(3, ge=0, le=100, description="epochs without improvement to stop")
+
+
+def shuffled(rng: np.random.Generator, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays permuted by one shared random order."""
+    order = rng.permutation(len(arrays[0]))
+    return tuple(a[order] for a in arrays)

@@ -1,0 +1,38 @@
+"""Bayesian Personalized Ranking: a user should score an item they chose above a sampled one
+(pairwise log-sigmoid loss on p_u . (q_i - q_j) + b_i - b_j), fitted in Keras."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from training.models._implicit import SampledConfig
+from training.models._sampled import SampledRecommender
+from training.models.base import ExportedModel, register
+
+
+class BPRConfig(SampledConfig):
+    factors: int = Field(64, ge=1, le=1024)
+    l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's rows")
+
+
+@register
+class BPR(SampledRecommender):
+    """score(u, i) = p_u . q_i + b_i, trained on (user, positive, sampled negative) triples."""
+
+    name = "bpr"
+    config_class = BPRConfig
+    config: BPRConfig
+    sampling = "pairwise"
+
+    def build(self, n_users: int, n_items: int) -> Any:
+        from training.models._keras import FactorModel
+
+        cfg = self.config
+        return FactorModel(n_users, n_items, cfg.factors, cfg.l2, seed=cfg.seed)
+
+    def export_model(self, model: Any) -> ExportedModel:
+        tables = model.tables()
+        del tables["user_bias"]  # cancels out of every pairwise difference
+        return ExportedModel("dot", tables)

@@ -1,0 +1,128 @@
+"""Neural collaborative filtering (He et al. 2017): GMF, MLP and NeuMF, trained with binary
+cross-entropy on positives and sampled negatives; NeuMF can start from trained GMF and MLP
+weights, as in the paper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from training.models._implicit import SampledConfig, carve_validation, positives
+from training.models._sampled import SampledRecommender
+from training.models.base import ExportedModel, FitHistory, register
+from training.vocab import EncodedInteractions
+
+Layers = tuple[int, ...]
+LAYERS_HELP = "width of the concatenated embeddings, then of each dense ReLU layer"
+
+
+class GMFConfig(SampledConfig):
+    factors: int = Field(32, ge=1, le=1024)
+    l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's rows")
+
+
+class MLPConfig(SampledConfig):
+    layers: Layers = Field((64, 32, 16), min_length=2, max_length=6, description=LAYERS_HELP)
+    l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's rows")
+
+
+class NeuMFConfig(SampledConfig):
+    factors: int = Field(32, ge=1, le=1024, description="GMF embedding width")
+    layers: Layers = Field((64, 32, 16), min_length=2, max_length=6, description=LAYERS_HELP)
+    l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's rows")
+    pretrain: bool = Field(False, description="start from separately trained GMF and MLP")
+    alpha: float = Field(0.5, ge=0, le=1, description="GMF share of the pretrained output")
+
+
+def _ncf_model(n_users: int, n_items: int, factors: int, layers: Layers, cfg: Any) -> Any:
+    from training.models._keras import NCFModel
+
+    return NCFModel(n_users, n_items, factors, list(layers), cfg.l2, seed=cfg.seed)
+
+
+@register
+class GMF(SampledRecommender):
+    """logit = h . (p_u * q_i) + b, exported as a dot product: (p_u * h) . q_i + b."""
+
+    name = "gmf"
+    config_class = GMFConfig
+    config: GMFConfig
+
+    def build(self, n_users: int, n_items: int) -> Any:
+        return _ncf_model(n_users, n_items, self.config.factors, (), self.config)
+
+    def export_model(self, model: Any) -> ExportedModel:
+        tables = model.tables()
+        arrays = {"user_factors": tables["gmf_user"] * tables["out_w"],
+                  "item_factors": tables["gmf_item"]}  # fmt: skip
+        return ExportedModel("dot", arrays, {"global_bias": float(tables["out_b"][0])})
+
+
+@register
+class MLP(SampledRecommender):
+    """logit = h . MLP([p_u, q_i]) + b ("ncf" kind)."""
+
+    name = "mlp"
+    config_class = MLPConfig
+    config: MLPConfig
+
+    def build(self, n_users: int, n_items: int) -> Any:
+        return _ncf_model(n_users, n_items, 0, self.config.layers, self.config)
+
+    def export_model(self, model: Any) -> ExportedModel:
+        return ExportedModel("ncf", model.tables())
+
+
+@register
+class NeuMF(SampledRecommender):
+    """GMF and MLP parts joined by one output unit ("ncf" kind)."""
+
+    name = "neumf"
+    config_class = NeuMFConfig
+    config: NeuMFConfig
+
+    def build(self, n_users: int, n_items: int) -> Any:
+        cfg = self.config
+        return _ncf_model(n_users, n_items, cfg.factors, cfg.layers, cfg)
+
+    def export_model(self, model: Any) -> ExportedModel:
+        return ExportedModel("ncf", model.tables())
+
+    def fit(self, train: EncodedInteractions) -> FitHistory:
+        if not self.config.pretrain:
+            return super().fit(train)
+        import keras
+
+        cfg = self.config
+        keras.utils.set_random_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        fit_part, valid = carve_validation(
+            positives(train, cfg.rating_threshold), cfg.validation_fraction, rng
+        )
+        n_users, n_items = train.n_users, train.n_items
+        gmf = self.train_model(_ncf_model(n_users, n_items, cfg.factors, (), cfg),
+                               fit_part, valid, rng, "neumf/gmf")  # fmt: skip
+        mlp = self.train_model(_ncf_model(n_users, n_items, 0, cfg.layers, cfg),
+                               fit_part, valid, rng, "neumf/mlp")  # fmt: skip
+        model = self.build(n_users, n_items)
+        model(np.zeros((1, 2), np.int32))
+        _combine(model, gmf, mlp, cfg.alpha)
+        self.model = self.train_model(model, fit_part, valid, rng, self.name)
+        self._scorer = None
+        return self.history
+
+
+def _combine(neumf: Any, gmf: Any, mlp: Any, alpha: float) -> None:
+    """NeuMF initialised from trained parts: their embeddings and layers, and the output
+    weights [alpha h_gmf, (1 - alpha) h_mlp] with the biases mixed alike."""
+    neumf.gmf_user.set_weights(gmf.gmf_user.get_weights())
+    neumf.gmf_item.set_weights(gmf.gmf_item.get_weights())
+    neumf.mlp_user.set_weights(mlp.mlp_user.get_weights())
+    neumf.mlp_item.set_weights(mlp.mlp_item.get_weights())
+    for target, source in zip(neumf.hidden, mlp.hidden, strict=True):
+        target.set_weights(source.get_weights())
+    (gmf_w, gmf_b), (mlp_w, mlp_b) = gmf.out.get_weights(), mlp.out.get_weights()
+    neumf.out.set_weights([np.concatenate([alpha * gmf_w, (1 - alpha) * mlp_w]),
+                           alpha * gmf_b + (1 - alpha) * mlp_b])  # fmt: skip
