@@ -59,6 +59,23 @@ class RecommendOut(BaseModel):
     items: list[ScoredItemOut]
 
 
+class RecommendBatchIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"user_ids": ["196", "186"], "k": 10}]},
+    )
+    user_ids: list[ExternalId] = Field(min_length=1, max_length=1000)
+    k: int = Field(10, ge=1, le=1000)
+    exclude: list[ExternalId] = Field(default_factory=list, max_length=1000)
+    category: str | None = Field(None, min_length=1, max_length=64)
+    exclude_seen: bool = True
+
+
+class RecommendBatchOut(BaseModel):
+    model: str
+    results: list[RecommendOut]
+
+
 class SimilarOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

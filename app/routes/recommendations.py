@@ -1,15 +1,26 @@
-"""GET /recommend/{user_id}, GET /similar/{item_id}, POST /score."""
+"""GET and POST /recommend, GET /similar/{item_id}, POST /score."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 
 from app.deps import ModelDep, SessionDep
-from app.schemas import ItemIdPath, K, RecommendOut, ScoreIn, ScoreOut, SimilarOut, UserIdPath
-from app.serving.service import HistoryEvent, RecommendOptions
-from app.store.repository import user_history
+from app.schemas import (
+    ItemIdPath,
+    K,
+    RecommendBatchIn,
+    RecommendBatchOut,
+    RecommendOut,
+    ScoreIn,
+    ScoreOut,
+    SimilarOut,
+    UserIdPath,
+)
+from app.serving.service import HistoryEvent, Recommendation, RecommendOptions
+from app.store.repository import user_histories
 
 router = APIRouter(tags=["recommendations"])
 
@@ -49,7 +60,7 @@ def recommend(
     are left out unless `exclude_seen=false`. A user the model has not seen but who has
     interactions in the store gets a vector folded in from them at once (`strategy:
     fold_in`); a user with no interactions at all gets popular items (`cold_start: true`)."""
-    history = [HistoryEvent(*row) for row in user_history(session, user_id)]
+    history = _histories(session, [user_id])[user_id]
     options = RecommendOptions(
         k=k,
         offset=offset,
@@ -60,6 +71,15 @@ def recommend(
         hidden=request.app.state.hidden.get(),
     )
     result = model.recommend(user_id, history, options)
+    return _count_and_render(request, result, explain)
+
+
+def _histories(session: Session, user_ids: list[str]) -> dict[str, list[HistoryEvent]]:
+    stored = user_histories(session, user_ids)
+    return {user: [HistoryEvent(*row) for row in rows] for user, rows in stored.items()}
+
+
+def _count_and_render(request: Request, result: Recommendation, explain: bool) -> dict:
     counters = request.app.state.metrics.serving
     counters.strategies.labels(result.strategy).inc()
     if result.cold_start:
@@ -71,6 +91,30 @@ def recommend(
         "strategy": result.strategy,
         "items": [_item(i, explain) for i in result.items],
     }
+
+
+@router.post(
+    "/recommend",
+    response_model=RecommendBatchOut,
+    response_model_exclude_none=True,
+    summary="Top-k items for many users in one request",
+)
+def recommend_batch(
+    request: Request, body: RecommendBatchIn, model: ModelDep, session: SessionDep
+) -> dict:
+    """The same as GET /recommend for up to 1,000 users; the model scores every user it
+    knows with one matrix product."""
+    users = list(dict.fromkeys(body.user_ids))
+    options = RecommendOptions(
+        k=body.k,
+        exclude=body.exclude,
+        category=body.category,
+        exclude_seen=body.exclude_seen,
+        hidden=request.app.state.hidden.get(),
+    )
+    results = model.recommend_many(users, _histories(session, users), options)
+    rendered = {r.user_id: _count_and_render(request, r, False) for r in results}
+    return {"model": model.name, "results": [rendered[user] for user in body.user_ids]}
 
 
 def _item(item: object, explain: bool) -> dict:

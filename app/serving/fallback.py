@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +36,14 @@ class StoreFallback:
             titles = item_titles(session, [i for i, _ in ranked])
         items = [ScoredItem(i, float(n), titles.get(i, "")) for i, n in ranked]
         return Recommendation(user_id, self.name, not history, items, "popularity")
+
+    def recommend_many(
+        self,
+        user_ids: Sequence[str],
+        histories: Mapping[str, Sequence[HistoryEvent]],
+        options: RecommendOptions,
+    ) -> list[Recommendation]:
+        return [self.recommend(user, histories[user], options) for user in user_ids]
 
     def _unavailable(self) -> ServiceUnavailable:
         return ServiceUnavailable("no model is loaded; train one with `reco train`")

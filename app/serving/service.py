@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -133,22 +133,49 @@ class ModelService:
     ) -> Recommendation:
         """The page of top items for a user after filters; popular items for a user with no
         interactions at all (cold start), fold-in for users the model has not seen."""
-        scores, strategy = self._user_scores(user_id, history)
-        seen = self._known_items({e.item_id for e in history})
-        excluded = [self._known_items(options.exclude), self._known_items(options.hidden)]
-        if options.exclude_seen:
-            excluded.append(seen)
+        return self.recommend_many([user_id], {user_id: history}, options)[0]
+
+    def recommend_many(
+        self,
+        user_ids: Sequence[str],
+        histories: Mapping[str, Sequence[HistoryEvent]],
+        options: RecommendOptions,
+    ) -> list[Recommendation]:
+        """Recommendations for many users: the model rows of every user who needs no fold-in
+        are scored with one matrix product."""
+        rows = {
+            u: self.bundle.user_map.get(u)
+            for u in user_ids
+            if self.bundle.user_map.get(u) >= 0 and not any(map(self._is_newer, histories[u]))
+        }
+        batch = self.bundle.scorer.score_users(np.array(list(rows.values()), dtype=np.int64))
+        batch_row = {user: n for n, user in enumerate(rows)}
+        shared = [self._known_items(options.exclude), self._known_items(options.hidden)]
         if options.category:
-            excluded.append(self._outside_category(options.category))
-        indices, values = top_k(scores, options.offset + options.k, np.concatenate(excluded))
-        indices, values = indices[options.offset :], values[options.offset :]
-        reasons = self._explain(indices, seen) if options.explain else [None] * len(indices)
-        ids = self.bundle.item_map.ids
-        items = [
-            ScoredItem(ids[i], round(float(s), 6), self.bundle.item_titles[i], because)
-            for i, s, because in zip(indices.tolist(), values.tolist(), reasons, strict=True)
-        ]
-        return Recommendation(user_id, self.name, not history, items, strategy)
+            shared.append(self._outside_category(options.category))
+        results = []
+        for user in user_ids:
+            history = histories[user]
+            if user in batch_row:
+                scores, strategy = batch[batch_row[user]], "model"
+            else:
+                scores, strategy = self._user_scores(user, history)
+            seen = self._known_items({e.item_id for e in history})
+            excluded = np.concatenate([*shared, seen] if options.exclude_seen else shared)
+            indices, values = top_k(scores, options.offset + options.k, excluded)
+            indices, values = indices[options.offset :], values[options.offset :]
+            reasons = self._explain(indices, seen) if options.explain else [None] * len(indices)
+            items = [
+                ScoredItem(
+                    self.bundle.item_map.ids[i],
+                    round(float(s), 6),
+                    self.bundle.item_titles[i],
+                    because,
+                )
+                for i, s, because in zip(indices.tolist(), values.tolist(), reasons, strict=True)
+            ]
+            results.append(Recommendation(user, self.name, not history, items, strategy))
+        return results
 
     def _explain(self, indices: np.ndarray, history: np.ndarray) -> list[list[Because] | None]:
         """Per recommended item, the history items nearest to it in embedding space."""

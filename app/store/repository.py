@@ -141,15 +141,14 @@ def store_stats(session: Session) -> dict[str, int]:
     }
 
 
-def user_history(
-    session: Session, user_id: str
-) -> list[tuple[str, float, str, datetime, int, str]]:
-    """(item_id, value, kind, created_at, id, source) of every event of the user, oldest
-    first; one query.
-
-    Serves seen-item exclusion, fold-in of new users and explanations at once."""
+def user_histories(
+    session: Session, user_ids: Sequence[str]
+) -> dict[str, list[tuple[str, float, str, datetime, int, str]]]:
+    """Per user, (item_id, value, kind, created_at, id, source) of every event, oldest first,
+    in one query: seen-item exclusion, fold-in and explanations all read from it."""
     query = (
         select(
+            User.external_id,
             Item.external_id,
             Interaction.value,
             Interaction.kind,
@@ -159,10 +158,13 @@ def user_history(
         )
         .join(Interaction, Interaction.item_id == Item.id)
         .join(User, Interaction.user_id == User.id)
-        .where(User.external_id == user_id)
+        .where(User.external_id.in_(list(user_ids)))
         .order_by(Interaction.id)
     )
-    return [tuple(row) for row in session.execute(query)]
+    histories: dict[str, list] = {user: [] for user in user_ids}
+    for user, *event in session.execute(query):
+        histories[user].append(tuple(event))
+    return histories
 
 
 def hidden_item_ids(session: Session) -> set[str]:

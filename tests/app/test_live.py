@@ -103,3 +103,15 @@ def test_fallback_has_filters_too(tmp_path):
     with make_client(tmp_path / "none", tmp_path) as client:
         body = client.get("/recommend/ghost", params={"k": 2, "offset": 1}).json()
         assert len(body["items"]) == 2 and body["cold_start"]
+
+
+def test_batch_recommend_equals_single_requests(client):
+    client.post("/interactions", json={"user_id": "fresh", "item_id": "12"})
+    users = ["0", "15", "fresh", "ghost", "0"]
+    body = client.post("/recommend", json={"user_ids": users, "k": 4}).json()
+    assert body["model"] == "mf" and [r["user_id"] for r in body["results"]] == users
+    for result in body["results"]:
+        single = client.get(f"/recommend/{result['user_id']}", params={"k": 4}).json()
+        assert result == single
+    assert client.post("/recommend", json={"user_ids": []}).status_code == 422
+    assert client.post("/recommend", json={"user_ids": ["x"] * 1001}).status_code == 422
