@@ -16,10 +16,10 @@ COPY pyproject.toml README.md constraints.txt ./
 COPY app ./app
 COPY training ./training
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install -q -c constraints.txt .
+ && /opt/venv/bin/pip install -q -c constraints.txt ".[postgres]"
 
 FROM build-serve AS build-train
-RUN /opt/venv/bin/pip install -q -c constraints.txt ".[train]"
+RUN /opt/venv/bin/pip install -q -c constraints.txt ".[train,postgres]"
 
 FROM base AS runtime
 RUN useradd --create-home --uid 10001 --user-group reco \
