@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     admin_key: str | None = Field(None, description="X-API-Key for /admin routes; unset = off")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="request bodies above -> 413")
+    ann_threshold: int = Field(
+        200_000, ge=0, description="catalogs with at least this many items use the ANN index"
+    )
     cors_origins: list[str] = Field(default_factory=list, description="CORS closed when empty")
 
 

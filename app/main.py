@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # serialises straight to JSON bytes, which is the fast path
     )
     app.state.settings = settings or get_settings()
-    app.state.models = ModelState()
+    app.state.models = ModelState(ann_threshold=app.state.settings.ann_threshold)
     app.state.metrics = Metrics()
     install_error_handlers(app)
     for module in (recommendations, interactions, catalog, models, ops):

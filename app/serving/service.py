@@ -12,8 +12,10 @@ from app.errors import ApiError, NotFound
 from app.serving.bundle import Bundle
 from app.serving.foldin import fold_in_scores
 from app.serving.index import normalise_rows, top_k
+from app.serving.retrieval import AnnRetrieval
 
 EXPLANATIONS_PER_ITEM = 3
+DEFAULT_ANN_THRESHOLD = 200_000
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def _utc(moment: datetime) -> datetime:
 class ModelService:
     """Recommendations, similar items and scores from a verified bundle."""
 
-    def __init__(self, bundle: Bundle) -> None:
+    def __init__(self, bundle: Bundle, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> None:
         self.bundle = bundle
         self.name = bundle.model_name
         self.version = bundle.version
@@ -87,6 +89,7 @@ class ModelService:
         self.unit_items = None if embeddings is None else normalise_rows(embeddings)
         self.popularity = np.log1p(bundle.popularity).astype(np.float32)
         self._categories: dict[str, np.ndarray] = {}
+        self.ann = AnnRetrieval.for_bundle(bundle, self.unit_items, ann_threshold)
 
     def _titles(self, indices: Sequence[int]) -> list[str]:
         return [self.bundle.item_titles[i] for i in indices]
@@ -148,6 +151,8 @@ class ModelService:
             for u in user_ids
             if self.bundle.user_map.get(u) >= 0 and not any(map(self._is_newer, histories[u]))
         }
+        if self.ann is not None:
+            rows = {}  # retrieval below goes through the ANN index per user instead
         batch = self.bundle.scorer.score_users(np.array(list(rows.values()), dtype=np.int64))
         batch_row = {user: n for n, user in enumerate(rows)}
         shared = [self._known_items(options.exclude), self._known_items(options.hidden)]
@@ -156,13 +161,18 @@ class ModelService:
         results = []
         for user in user_ids:
             history = histories[user]
-            if user in batch_row:
-                scores, strategy = batch[batch_row[user]], "model"
-            else:
-                scores, strategy = self._user_scores(user, history)
             seen = self._known_items({e.item_id for e in history})
             excluded = np.concatenate([*shared, seen] if options.exclude_seen else shared)
-            indices, values = top_k(scores, options.offset + options.k, excluded)
+            wanted = options.offset + options.k
+            known = self.bundle.user_map.get(user)
+            if self.ann is not None and known >= 0 and not any(map(self._is_newer, history)):
+                (indices, values), strategy = self.ann.user_top(known, wanted, excluded), "model"
+            else:
+                if user in batch_row:
+                    scores, strategy = batch[batch_row[user]], "model"
+                else:
+                    scores, strategy = self._user_scores(user, history)
+                indices, values = top_k(scores, wanted, excluded)
             indices, values = indices[options.offset :], values[options.offset :]
             reasons = self._explain(indices, seen) if options.explain else [None] * len(indices)
             items = [
@@ -213,11 +223,14 @@ class ModelService:
             raise NotFound(f"unknown item {item_id!r}")
         if self.unit_items is None:
             raise NoEmbeddings(f"model {self.name!r} has no item embeddings")
-        similarities = self.unit_items @ self.unit_items[item]
         excluded = [np.array([item]), self._known_items(exclude), self._known_items(hidden)]
         if category:
             excluded.append(self._outside_category(category))
-        indices, values = top_k(similarities, offset + k, np.concatenate(excluded))
+        if self.ann is not None:
+            indices, values = self.ann.similar_top(item, offset + k, np.concatenate(excluded))
+        else:
+            similarities = self.unit_items @ self.unit_items[item]
+            indices, values = top_k(similarities, offset + k, np.concatenate(excluded))
         ids = self.bundle.item_map.ids
         return [
             ScoredItem(ids[i], round(float(s), 6), self.bundle.item_titles[i])
