@@ -2,28 +2,20 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.serve import REPO, running_server
 
 
 def _reco(env: dict, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "training", *args],
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -37,10 +29,8 @@ def _reco(env: dict, *args: str) -> str:
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     env = {
-        **os.environ,
         "RECO_DATABASE_URL": f"sqlite:///{tmp / 'reco.db'}",
         "RECO_ARTIFACTS_DIR": str(tmp / "artifacts"),
-        "PYTHONPATH": str(REPO),
     }
     small = ["--synthetic-users", "80", "--synthetic-items", "120", "--synthetic-ratings", "3000"]
     assert "3000 new" in _reco(env, "import", "synthetic", "--no-progress", *small)
@@ -50,23 +40,8 @@ def server(tmp_path_factory):
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["dataset"]["latest_interaction_id"] == 3000
     assert (bundle / "report.html").stat().st_size > 10_000
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "training", "serve", "--port", str(port)],
-        env=env,
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield httpx.Client(base_url=base, timeout=10), manifest
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_server(env) as base:
+        yield httpx.Client(base_url=base, timeout=10), manifest
 
 
 def test_every_endpoint_answers(server):
