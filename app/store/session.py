@@ -47,18 +47,23 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
+STARTUP_PATIENCE_SECONDS = 30.0
+
+
 def init_schema(engine: Engine) -> None:
-    """Bring the schema to the newest alembic migration (idempotent; safe when several
-    processes start at once: a loser of the race finds the schema already there)."""
-    for attempt in range(3):
+    """Bring the schema to the newest alembic migration. Idempotent; retried for a while, so
+    that several processes may start at once (a loser of the race finds the schema there) and
+    a database server that is still starting up is waited for."""
+    deadline = time.monotonic() + STARTUP_PATIENCE_SECONDS
+    while True:
         try:
             with engine.begin() as connection:
                 command.upgrade(_alembic_config(connection), "head")
             return
         except (OperationalError, ProgrammingError, IntegrityError):
-            if attempt == 2:
+            if time.monotonic() > deadline:
                 raise
-            time.sleep(0.2 * (attempt + 1))
+            time.sleep(0.5)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
