@@ -124,7 +124,12 @@ def _item(item: object, explain: bool) -> dict:
     return out
 
 
-@router.get("/similar/{item_id}", response_model=SimilarOut, summary="Items similar to an item")
+@router.get(
+    "/similar/{item_id}",
+    response_model=SimilarOut,
+    response_model_exclude_none=True,
+    summary="Items similar to an item",
+)
 def similar(
     request: Request,
     item_id: ItemIdPath,
