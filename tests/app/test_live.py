@@ -115,3 +115,22 @@ def test_batch_recommend_equals_single_requests(client):
         assert result == single
     assert client.post("/recommend", json={"user_ids": []}).status_code == 422
     assert client.post("/recommend", json={"user_ids": ["x"] * 1001}).status_code == 422
+
+
+def test_fold_in_for_every_model_family():
+    """Each scorer kind personalises a new user from a group-B history (or says it cannot)."""
+    import numpy as np
+
+    from app.serving.foldin import fold_in_scores
+    from app.serving.scorers import build_scorer
+
+    rng = np.random.default_rng(0)
+    items = np.r_[np.tile([1.0, 0.0], (5, 1)), np.tile([0.0, 1.0], (5, 1))].astype(np.float32)
+    users = rng.normal(size=(3, 2)).astype(np.float32)
+    history, ones, clicks = np.array([6, 7]), np.ones(2, np.float32), np.zeros(2, bool)
+    for params in ({"fold_in": "mean"}, {}, {"global_bias": 3.5, "max_rating": 5.0}):
+        scorer = build_scorer("dot", {"user_factors": users, "item_factors": items}, params)
+        scores = fold_in_scores(scorer, history, ones, clicks)
+        assert set(np.argsort(-scores)[:5]) == {5, 6, 7, 8, 9}, params
+    popularity = build_scorer("popularity", {"item_scores": np.ones(10, np.float32)}, {})
+    assert fold_in_scores(popularity, history, ones, clicks) is None

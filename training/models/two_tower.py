@@ -74,4 +74,5 @@ class TwoTower(SampledRecommender):
         return ops.mean(ops.relu(self.config.margin - positive + negative))
 
     def export_model(self, model: Any) -> ExportedModel:
-        return ExportedModel("dot", model.tables())
+        # a new user is the mean of their items' tower outputs (fold-in at serving time)
+        return ExportedModel("dot", model.tables(), {"fold_in": "mean"})
