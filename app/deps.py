@@ -15,7 +15,7 @@ from app.serving.service import ModelService
 from app.serving.state import ModelState
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -24,11 +24,11 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _state(request: Request) -> ModelState:
+async def _state(request: Request) -> ModelState:
     return request.app.state.models
 
 
-def _model(
+async def _model(
     request: Request,
     model: Annotated[
         str | None,
@@ -43,7 +43,7 @@ def _model(
     return service
 
 
-def _admin(
+async def _admin(
     request: Request, x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> None:
     """Admin routes need RECO_ADMIN_KEY in X-API-Key (compared in constant time)."""

@@ -62,7 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     init_schema(engine)
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.fallback = StoreFallback(app.state.sessionmaker)
-    app.state.hidden = HiddenItems(app.state.sessionmaker)
+    app.state.hidden = HiddenItems()
     load_models(app)
     yield
     engine.dispose()

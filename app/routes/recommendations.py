@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.deps import ModelDep, SessionDep
@@ -44,11 +45,10 @@ def _ids(values: list[str] | None) -> list[str]:
     response_model_exclude_none=True,
     summary="Top-k items for a user",
 )
-def recommend(
+async def recommend(
     request: Request,
     user_id: UserIdPath,
     model: ModelDep,
-    session: SessionDep,
     k: K = 10,
     offset: Offset = 0,
     exclude: Exclude = None,
@@ -60,18 +60,24 @@ def recommend(
     are left out unless `exclude_seen=false`. A user the model has not seen but who has
     interactions in the store gets a vector folded in from them at once (`strategy:
     fold_in`); a user with no interactions at all gets popular items (`cold_start: true`)."""
-    history = _histories(session, [user_id])[user_id]
-    options = RecommendOptions(
-        k=k,
-        offset=offset,
-        exclude=_ids(exclude),
-        category=category,
-        exclude_seen=exclude_seen,
-        explain=explain,
-        hidden=request.app.state.hidden.get(),
-    )
-    result = model.recommend(user_id, history, options)
-    return _count_and_render(request, result, explain)
+
+    def read_and_rank() -> Recommendation:
+        """The blocking part (one store query, numpy), in one threadpool hop."""
+        with request.app.state.sessionmaker() as session:
+            history = _histories(session, [user_id])[user_id]
+            hidden = request.app.state.hidden.get(session)
+        options = RecommendOptions(
+            k=k,
+            offset=offset,
+            exclude=_ids(exclude),
+            category=category,
+            exclude_seen=exclude_seen,
+            explain=explain,
+            hidden=hidden,
+        )
+        return model.recommend(user_id, history, options)
+
+    return _count_and_render(request, await run_in_threadpool(read_and_rank), explain)
 
 
 def _histories(session: Session, user_ids: list[str]) -> dict[str, list[HistoryEvent]]:
@@ -110,7 +116,7 @@ def recommend_batch(
         exclude=body.exclude,
         category=body.category,
         exclude_seen=body.exclude_seen,
-        hidden=request.app.state.hidden.get(),
+        hidden=request.app.state.hidden.get(session),
     )
     results = model.recommend_many(users, _histories(session, users), options)
     rendered = {r.user_id: _count_and_render(request, r, False) for r in results}
@@ -134,6 +140,7 @@ def similar(
     request: Request,
     item_id: ItemIdPath,
     model: ModelDep,
+    session: SessionDep,
     k: K = 10,
     offset: Offset = 0,
     exclude: Exclude = None,
@@ -146,7 +153,7 @@ def similar(
         offset=offset,
         exclude=_ids(exclude),
         category=category,
-        hidden=request.app.state.hidden.get(),
+        hidden=request.app.state.hidden.get(session),
     )
     return {"item_id": item_id, "model": model.name, "items": [_item(i, False) for i in items]}
 

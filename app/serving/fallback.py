@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,9 @@ class StoreFallback:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        # one query at a time: a request already holds a connection, so unbounded nesting
+        # could exhaust the pool under load
+        self._lock = threading.Lock()
 
     def recommend(
         self, user_id: str, history: Sequence[HistoryEvent], options: RecommendOptions
@@ -27,7 +31,7 @@ class StoreFallback:
         if options.exclude_seen:
             excluded |= {event.item_id for event in history}
         wanted = options.offset + options.k
-        with self.sessions() as session:
+        with self._lock, self.sessions() as session:
             ranked = [
                 (i, n)
                 for i, n in item_popularity(session, wanted + len(excluded))

@@ -198,7 +198,8 @@ class NCFScorer(Scorer):
 
     Arrays: optional gmf_user (U, g), gmf_item (I, g); optional mlp_user (U, m), mlp_item
     (I, m) with mlp_w0 (2m, h0), mlp_b0 (h0,), mlp_w1, mlp_b1, ... (ReLU after each); out_w
-    (g + h_last,) and out_b (1,) on the concatenation [gmf_user * gmf_item, mlp output].
+    (g + h_last,) and out_b (1,) on the concatenation [gmf_user * gmf_item, mlp output];
+    optional item_bias (I,) added to the output.
     Item embeddings for similarity: the concatenation of the item's gmf and mlp embeddings.
     """
 
@@ -252,6 +253,8 @@ class NCFScorer(Scorer):
 
     def _score(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         scores = np.full((len(users), len(items)), self.out_b, np.float32)
+        if "item_bias" in self.arrays:
+            scores += np.asarray(self.arrays["item_bias"], np.float32)[items]
         if self.gmf is not None:
             scores += (self.gmf[0][users] * self.gmf_w) @ self.gmf[1][items].T
         if self.mlp is not None:

@@ -25,7 +25,7 @@ class HistoryEvent:
     item_id: str
     value: float
     kind: str
-    created_at: datetime
+    created_at: float  # unix seconds when it was stored
     id: int = 0
     source: str = "api"
 
@@ -110,7 +110,7 @@ class ModelService:
         trained from the store, else an API event stored after the bundle was made."""
         if self.trained_through is not None:
             return event.id > self.trained_through
-        return event.source == "api" and _utc(event.created_at) > self.trained_at
+        return event.source == "api" and event.created_at > self.trained_at.timestamp()
 
     def _user_scores(self, user_id: str, history: Sequence[HistoryEvent]) -> tuple[np.ndarray, str]:
         """Scores of every item and how they were obtained (model, fold_in or popularity)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
@@ -143,7 +142,7 @@ def store_stats(session: Session) -> dict[str, int]:
 
 def user_histories(
     session: Session, user_ids: Sequence[str]
-) -> dict[str, list[tuple[str, float, str, datetime, int, str]]]:
+) -> dict[str, list[tuple[str, float, str, float, int, str]]]:
     """Per user, (item_id, value, kind, created_at, id, source) of every event, oldest first,
     in one query: seen-item exclusion, fold-in and explanations all read from it."""
     query = (

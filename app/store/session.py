@@ -14,16 +14,18 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Sync handlers run on a threadpool of 40: let each of them hold a connection at once.
+POOL = {"pool_size": 10, "max_overflow": 40}
 
 
 def create_store_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their folder created and WAL mode switched on."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **POOL)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **POOL)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

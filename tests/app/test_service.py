@@ -43,7 +43,7 @@ def dot() -> ModelService:
 
 
 def _seen(item_id: str) -> HistoryEvent:
-    return HistoryEvent(item_id, 5.0, "rating", datetime(2025, 6, 1, tzinfo=UTC))
+    return HistoryEvent(item_id, 5.0, "rating", datetime(2025, 6, 1, tzinfo=UTC).timestamp())
 
 
 def test_recommend_known_user_ranks_by_dot_and_skips_seen(dot):

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("timestamp", sa.Double(), nullable=False),
         sa.Column("source", sa.String(16), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.Double(), nullable=False),
     )
     op.create_index("ix_interactions_user_id", "interactions", ["user_id"])
     op.create_index("ix_interactions_item_id", "interactions", ["item_id"])
