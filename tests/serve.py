@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,9 +23,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    process: subprocess.Popen
+
+
 @contextmanager
-def running_server(env: dict[str, str], timeout: float = 90) -> Iterator[str]:
-    """Start `reco serve` with `env` (added to os.environ), yield its base URL, stop it."""
+def running_server(env: dict[str, str], timeout: float = 90) -> Iterator[Server]:
+    """Start `reco serve` with `env` (added to os.environ), yield it, stop it."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "training", "serve", "--port", str(port)],
@@ -43,7 +50,8 @@ def running_server(env: dict[str, str], timeout: float = 90) -> Iterator[str]:
                 assert proc.poll() is None, "the server exited during start-up"
                 assert time.monotonic() < deadline, f"the server did not start in {timeout} s"
                 time.sleep(0.1)
-        yield base
+        yield Server(base, proc)
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(timeout=20)

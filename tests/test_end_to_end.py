@@ -40,7 +40,8 @@ def server(tmp_path_factory):
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["dataset"]["latest_interaction_id"] == 3000
     assert (bundle / "report.html").stat().st_size > 10_000
-    with running_server(env) as base:
+    with running_server(env) as server:
+        base = server.base
         yield httpx.Client(base_url=base, timeout=10), manifest
 
 

@@ -33,7 +33,8 @@ def api_schema(mf_artifacts: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "RECO_ARTIFACTS_DIR": str(mf_artifacts),
         "RECO_ADMIN_KEY": "fuzz-key",
     }
-    with running_server(env) as base:
+    with running_server(env) as server:
+        base = server.base
         yield schemathesis.openapi.from_url(f"{base}/openapi.json")
 
 

@@ -2,6 +2,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -174,3 +175,46 @@ def test_concurrent_startups_migrate_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", code, url]) for _ in range(4)]
     assert [p.wait(timeout=60) for p in procs] == [0] * 4
     assert _count(url) == 0
+
+
+def test_server_killed_mid_write_keeps_every_acknowledged_interaction(tmp_path):
+    import httpx
+
+    from tests.serve import running_server
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    acknowledged: list[str] = []
+    env = {"RECO_DATABASE_URL": url, "RECO_ARTIFACTS_DIR": str(tmp_path)}
+    with running_server(env) as server:
+        base, stop = server.base, False
+
+        def post() -> None:
+            n = 0
+            with httpx.Client(base_url=base, timeout=5) as client:
+                while not stop:
+                    item = f"item-{n}"
+                    try:
+                        response = client.post(
+                            "/interactions", json={"user_id": "k", "item_id": item}
+                        )
+                    except httpx.TransportError:
+                        return
+                    if response.status_code == 201:
+                        acknowledged.append(item)
+                    n += 1
+
+        writers = [threading.Thread(target=post) for _ in range(4)]
+        for writer in writers:
+            writer.start()
+        time.sleep(1.5)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=20)
+        stop = True
+        for writer in writers:
+            writer.join()
+    assert len(acknowledged) > 20
+    engine = create_store_engine(url)
+    with make_sessionmaker(engine)() as session:
+        stored = set(seen_item_ids(session, "k"))
+    engine.dispose()
+    assert set(acknowledged) <= stored

@@ -1,0 +1,114 @@
+"""Model-specific behaviour of the zoo beyond the shared contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_model_contract import FAST, group_blocks
+
+from training.interactions import Interactions
+from training.models.als import ALSConfig, ImplicitALS, _Observed, _solve
+from training.models.base import create_model
+from training.models.ease import ease_weights
+from training.models.two_tower import genre_features
+from training.vocab import EncodedInteractions, IdMap
+
+
+def _params(name: str, **extra: object) -> dict:
+    from training.models.base import model_class
+
+    fields = model_class(name).config_class.model_fields
+    return {k: v for k, v in FAST.items() if k in fields} | extra
+
+
+def test_ease_weights_solve_ridge_with_zero_diagonal(rng: np.random.Generator) -> None:
+    matrix = (rng.random((30, 6)) < 0.4).astype(np.float32)
+    weights = ease_weights(matrix, 2.0)
+    assert np.all(np.diag(weights) == 0)
+    for item in range(6):  # each column is the ridge regression of that item on the others
+        others = np.delete(np.arange(6), item)
+        x = matrix[:, others]
+        ridge = np.linalg.solve(x.T @ x + 2.0 * np.eye(5), x.T @ matrix[:, item])
+        np.testing.assert_allclose(weights[others, item], ridge, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dense_limit", [10**9, 0])
+def test_als_conjugate_gradient_reaches_exact_solve(
+    rng: np.random.Generator, dense_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("training.models.als.DENSE_LIMIT", dense_limit)
+    users, items = rng.integers(0, 7, 40), rng.integers(0, 9, 40)
+    other = rng.normal(size=(9, 4)).astype(np.float64)
+    cfg = ALSConfig(reg=0.5, alpha=2.0, cg_steps=30)
+    solved = _solve(np.zeros((7, 4)), other, _Observed(users, items, 7, 9), cfg)
+    for user in range(7):
+        seen = np.zeros(9)
+        seen[items[users == user]] = 1
+        a = other.T @ other + cfg.alpha * other.T @ (seen[:, None] * other) + 0.5 * np.eye(4)
+        b = (1 + cfg.alpha) * other.T @ seen
+        np.testing.assert_allclose(solved[user], np.linalg.solve(a, b), atol=1e-6)
+
+
+def test_als_logs_validation_when_asked() -> None:
+    model = ImplicitALS(ALSConfig(factors=4, iterations=2, validation_fraction=0.2))
+    model.fit(group_blocks())
+    assert [set(e) for e in model.history.epochs] == [{"val_ndcg@10"}] * 2
+
+
+def test_rating_threshold_keeps_only_high_ratings_as_positives() -> None:
+    data = group_blocks()  # group A rated 5, group B rated 3
+    model = create_model("ease", **_params("ease", rating_threshold=4.0))
+    model.fit(data)
+    histories = np.diff(model.export().arrays["history_indptr"])
+    group_b = np.array([u >= "u14" and len(u) == 3 for u in data.user_map.ids])
+    assert histories[~group_b].min() > 0 and histories[group_b].sum() == 0
+
+
+def test_neumf_pretraining_starts_from_gmf_and_mlp() -> None:
+    model = create_model("neumf", **_params("neumf", pretrain=True, epochs=3))
+    model.fit(group_blocks())
+    names = [h for h in model.history.epochs]
+    assert len(names) == 9  # 3 epochs each of gmf, mlp, then neumf
+    exported = model.export()
+    assert exported.kind == "ncf" and {"gmf_user", "mlp_user", "mlp_w0"} <= exported.arrays.keys()
+
+
+def test_two_tower_uses_genre_features_and_exports_unit_vectors() -> None:
+    data = group_blocks()
+    genres = ["A|Drama" if int(i[1:]) < 12 else "B" for i in data.item_map.ids]
+    items = pd.DataFrame({"item": list(data.item_map.ids), "title": "", "genres": genres})
+    features = genre_features(items, data.item_map)
+    assert features.shape == (data.n_items, 3) and features.sum() == 36
+    model = create_model("two-tower", **_params("two-tower"))
+    model.fit(data, item_features=features)
+    keras_model = model.keras_model()
+    np.testing.assert_array_equal(keras_model.features.numpy(), features)
+    arrays = model.export().arrays
+    for name in ("user_factors", "item_factors"):
+        np.testing.assert_allclose(np.linalg.norm(arrays[name], axis=1), 1.0, atol=1e-5)
+
+
+def test_two_tower_rejects_misaligned_item_features() -> None:
+    model = create_model("two-tower", **_params("two-tower"))
+    with pytest.raises(ValueError, match="item_features has 3 rows; expected 24"):
+        model.fit(group_blocks(), item_features=np.zeros((3, 2), np.float32))
+
+
+def test_genre_features_gives_items_without_metadata_a_zero_row() -> None:
+    items = pd.DataFrame({"item": ["a"], "title": [""], "genres": ["X|Y"]})
+    features = genre_features(items, IdMap(("a", "b")))
+    np.testing.assert_array_equal(features, [[1, 1], [0, 0]])
+
+
+def test_bias_model_recovers_item_and_user_offsets() -> None:
+    users = np.repeat(np.arange(40), 10)
+    items = np.tile(np.arange(10), 40)
+    ratings = 3.0 + (items >= 5) * 1.0 - (users >= 20) * 0.5
+    frame = pd.DataFrame({"user": users, "item": items, "rating": ratings, "timestamp": 0})
+    data = EncodedInteractions.encode(Interactions(frame, "offsets"))
+    model = create_model("bias", reg_user=0.0, reg_item=0.0, iterations=30,
+                         validation_fraction=0.0)  # fmt: skip
+    model.fit(data)
+    predicted = model.scorer.predict_pairs(data.users, data.items)
+    np.testing.assert_allclose(predicted, ratings, atol=1e-3)
