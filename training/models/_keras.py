@@ -163,7 +163,10 @@ def _normal(seed: int) -> keras.initializers.Initializer:
 class NCFModel(keras.Model):
     """Neural collaborative filtering (He et al. 2017) as logits: a GMF part (elementwise
     product of embeddings), an MLP part (concatenated embeddings through ReLU layers), or both
-    (NeuMF), joined by one output unit. `gmf_factors=0` or empty `mlp_layers` drops a part.
+    (NeuMF), joined by one output unit, plus an item bias (popularity, which the product
+    alone learns slowly). `gmf_factors=0` or empty `mlp_layers` drops a part. The L2 penalty
+    covers the batch's embedding rows (mean) and the dense kernels, so that the output layer
+    cannot undo the embeddings' shrinkage by growing.
 
     `mlp_layers[0]` is the width of the concatenated embeddings (half per side); the others are
     the dense ReLU layers, as in the paper. Input: int32 (batch, 2) of (user, item).
@@ -206,6 +209,7 @@ class NCFModel(keras.Model):
                 )
                 for n, width in enumerate(mlp_layers[1:])
             ]
+        self.item_bias = keras.layers.Embedding(n_items, 1, embeddings_initializer="zeros")
         self.out = keras.layers.Dense(
             1, kernel_initializer=keras.initializers.GlorotUniform(seed + 99)
         )
@@ -224,9 +228,12 @@ class NCFModel(keras.Model):
             for layer in self.hidden:
                 hidden = layer(hidden)
             parts.append(hidden)
-        self.add_loss(self.settings["l2"] * ops.mean(penalty))
+        bias = self.item_bias(items)[:, 0]
         joined = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=1)
-        return self.out(joined)[:, 0]
+        logits = self.out(joined)[:, 0] + bias
+        kernels = sum(ops.sum(layer.kernel * layer.kernel) for layer in [*self.hidden, self.out])
+        self.add_loss(self.settings["l2"] * (ops.mean(penalty + bias * bias) + kernels))
+        return logits
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **self.settings}
@@ -242,6 +249,7 @@ class NCFModel(keras.Model):
             arrays["mlp_item"] = self.mlp_item.embeddings.numpy()
             for n, layer in enumerate(self.hidden):
                 arrays[f"mlp_w{n}"], arrays[f"mlp_b{n}"] = (w.numpy() for w in layer.weights)
+        arrays["item_bias"] = self.item_bias.embeddings.numpy()[:, 0]
         arrays["out_w"] = self.out.kernel.numpy()[:, 0]
         arrays["out_b"] = self.out.bias.numpy()
         return arrays

@@ -14,7 +14,7 @@ from training.models.base import ExportedModel, register
 
 class BPRConfig(SampledConfig):
     factors: int = Field(64, ge=1, le=1024)
-    l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's rows")
+    l2: float = Field(1e-2, ge=0, le=10, description="L2 weight on the batch's rows")
 
 
 @register

@@ -15,23 +15,24 @@ from training.models.base import ExportedModel, FitHistory, register
 from training.vocab import EncodedInteractions
 
 Layers = tuple[int, ...]
+L2_HELP = "L2 weight on the batch's embedding rows (mean) and on the dense kernels"
 LAYERS_HELP = "width of the concatenated embeddings, then of each dense ReLU layer"
 
 
 class GMFConfig(SampledConfig):
     factors: int = Field(32, ge=1, le=1024)
-    l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's rows")
+    l2: float = Field(1e-2, ge=0, le=10, description=L2_HELP)
 
 
 class MLPConfig(SampledConfig):
     layers: Layers = Field((64, 32, 16), min_length=2, max_length=6, description=LAYERS_HELP)
-    l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's rows")
+    l2: float = Field(1e-2, ge=0, le=10, description=L2_HELP)
 
 
 class NeuMFConfig(SampledConfig):
     factors: int = Field(32, ge=1, le=1024, description="GMF embedding width")
     layers: Layers = Field((64, 32, 16), min_length=2, max_length=6, description=LAYERS_HELP)
-    l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's rows")
+    l2: float = Field(1e-2, ge=0, le=10, description=L2_HELP)
     pretrain: bool = Field(False, description="start from separately trained GMF and MLP")
     alpha: float = Field(0.5, ge=0, le=1, description="GMF share of the pretrained output")
 
@@ -44,7 +45,7 @@ def _ncf_model(n_users: int, n_items: int, factors: int, layers: Layers, cfg: An
 
 @register
 class GMF(SampledRecommender):
-    """logit = h . (p_u * q_i) + b, exported as a dot product: (p_u * h) . q_i + b."""
+    """logit = h . (p_u * q_i) + b_i + b, exported as a dot product (p_u * h) . q_i + b_i + b."""
 
     name = "gmf"
     config_class = GMFConfig
@@ -55,8 +56,11 @@ class GMF(SampledRecommender):
 
     def export_model(self, model: Any) -> ExportedModel:
         tables = model.tables()
-        arrays = {"user_factors": tables["gmf_user"] * tables["out_w"],
-                  "item_factors": tables["gmf_item"]}  # fmt: skip
+        arrays = {
+            "user_factors": tables["gmf_user"] * tables["out_w"],
+            "item_factors": tables["gmf_item"],
+            "item_bias": tables["item_bias"],
+        }
         return ExportedModel("dot", arrays, {"global_bias": float(tables["out_b"][0])})
 
 
@@ -116,11 +120,15 @@ class NeuMF(SampledRecommender):
 
 def _combine(neumf: Any, gmf: Any, mlp: Any, alpha: float) -> None:
     """NeuMF initialised from trained parts: their embeddings and layers, and the output
-    weights [alpha h_gmf, (1 - alpha) h_mlp] with the biases mixed alike."""
+    weights [alpha h_gmf, (1 - alpha) h_mlp] with the biases (output, item) mixed alike."""
     neumf.gmf_user.set_weights(gmf.gmf_user.get_weights())
     neumf.gmf_item.set_weights(gmf.gmf_item.get_weights())
     neumf.mlp_user.set_weights(mlp.mlp_user.get_weights())
     neumf.mlp_item.set_weights(mlp.mlp_item.get_weights())
+    mixed_bias = (
+        alpha * gmf.item_bias.get_weights()[0] + (1 - alpha) * mlp.item_bias.get_weights()[0]
+    )
+    neumf.item_bias.set_weights([mixed_bias])
     for target, source in zip(neumf.hidden, mlp.hidden, strict=True):
         target.set_weights(source.get_weights())
     (gmf_w, gmf_b), (mlp_w, mlp_b) = gmf.out.get_weights(), mlp.out.get_weights()
