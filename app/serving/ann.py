@@ -35,7 +35,7 @@ class HnswParams:
     space: Space = "ip"
     m: int = 16
     ef_construction: int = 200
-    ef_search: int = 80
+    ef_search: int = 320
     n_items: int = 0
     dim: int = 0
 
@@ -56,7 +56,7 @@ class HnswIndex:
         space: Space = "ip",
         m: int = 16,
         ef_construction: int = 200,
-        ef_search: int = 80,
+        ef_search: int = 320,
         seed: int = 42,
         threads: int = -1,
     ) -> HnswIndex:
