@@ -232,7 +232,7 @@ class NCFModel(keras.Model):
         joined = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=1)
         logits = self.out(joined)[:, 0] + bias
         kernels = sum(ops.sum(layer.kernel * layer.kernel) for layer in [*self.hidden, self.out])
-        self.add_loss(self.settings["l2"] * (ops.mean(penalty + bias * bias) + kernels))
+        self.add_loss(self.settings["l2"] * (ops.mean(penalty + bias * bias) + 1e-3 * kernels))
         return logits
 
     def get_config(self) -> dict[str, Any]:
