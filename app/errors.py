@@ -28,11 +28,6 @@ class NotFound(ApiError):
     code = "not_found"
 
 
-class Conflict(ApiError):
-    status_code = 409
-    code = "conflict"
-
-
 class Unauthorized(ApiError):
     status_code = 401
     code = "unauthorized"

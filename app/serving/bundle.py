@@ -189,13 +189,3 @@ def newest_bundle_manifest(artifacts_dir: Path) -> dict[str, Any] | None:
     """The manifest of the newest bundle by creation time, valid or not (None if none)."""
     manifests = list_bundles(artifacts_dir)
     return manifests[0] if manifests else None
-
-
-def newest_bundle(artifacts_dir: Path) -> Bundle | None:
-    """The newest bundle that verifies; damaged ones are logged and skipped."""
-    for manifest in list_bundles(artifacts_dir):
-        try:
-            return load_bundle(Path(artifacts_dir) / manifest["version"])
-        except BundleError as error:
-            log.warning("skipping bundle: %s", error)
-    return None

@@ -91,9 +91,6 @@ class ModelService:
         self._categories: dict[str, np.ndarray] = {}
         self.ann = AnnRetrieval.for_bundle(bundle, self.unit_items, ann_threshold)
 
-    def _titles(self, indices: Sequence[int]) -> list[str]:
-        return [self.bundle.item_titles[i] for i in indices]
-
     def _known_items(self, item_ids: Collection[str]) -> np.ndarray:
         indices = self.bundle.item_map.encode(list(item_ids))
         return indices[indices >= 0]

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.serving.bundle import BundleError, load_bundle, newest_bundle
+from app.serving.bundle import BundleError, load_bundle
+from app.serving.state import ModelState
 from training.export import export_bundle, new_bundle_dir
 from training.models.base import create_model, model_class
 from training.vocab import EncodedInteractions
@@ -94,7 +95,9 @@ def test_newest_bundle_skips_a_damaged_newer_one(bundle_dir):
     manifest["version"] = newer.name
     (newer / "manifest.json").write_text(json.dumps(manifest))
     np.save(newer / "item_scores.npy", np.zeros(19, np.float32))
-    assert newest_bundle(bundle_dir.parent).version == bundle_dir.name
+    state = ModelState()
+    state.load_startup(bundle_dir.parent)
+    assert state.active_version == bundle_dir.name
 
 
 def test_bundle_folder_name_with_traversal_is_refused(tmp_path):

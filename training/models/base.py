@@ -8,7 +8,6 @@ arrays, so what is evaluated is exactly what is served.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -110,6 +109,3 @@ def create_model(name: str, **params: Any) -> Recommender:
     """A model by name with its config built (and validated) from `params`."""
     cls = model_class(name)
     return cls(cls.config_class(**params))
-
-
-ProgressCallback = Callable[[int, dict[str, float]], None]
