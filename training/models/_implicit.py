@@ -114,3 +114,10 @@ def shuffled(rng: np.random.Generator, *arrays: np.ndarray) -> tuple[np.ndarray,
     """The arrays permuted by one shared random order."""
     order = rng.permutation(len(arrays[0]))
     return tuple(a[order] for a in arrays)
+
+
+class FactorSampledConfig(SampledConfig):
+    """Embedding width and per-row L2 of the sampled-negative factor models (imf, bpr)."""
+
+    factors: int = Field(64, ge=1, le=1024)
+    l2: float = Field(1e-2, ge=0, le=10, description="L2 weight on the batch's rows")

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
-from training.models._implicit import SampledConfig
+from training.models._implicit import FactorSampledConfig
 from training.models._sampled import SampledRecommender
 from training.models.base import ExportedModel, register
 
 
-class BPRConfig(SampledConfig):
-    factors: int = Field(64, ge=1, le=1024)
-    l2: float = Field(1e-2, ge=0, le=10, description="L2 weight on the batch's rows")
+class BPRConfig(FactorSampledConfig):
+    """Hyperparameters of bpr (its own class, so its JSON schema and name stay distinct)."""
 
 
 @register
