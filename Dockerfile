@@ -12,10 +12,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv
 
 FROM base AS build-serve
-# a compiler for hnswlib, which PyPI ships as source only; it stays in this build stage
-RUN apt-get update \
- && apt-get install -y --no-install-recommends g++ python3-dev \
- && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md constraints.txt ./
 COPY app ./app
 COPY training ./training

@@ -1,14 +1,14 @@
 """ANN vs exact top-10 on a synthetic clustered catalog: recall@10 and per-query latency.
 
     .venv/bin/python benchmarks/ann.py --items 1000000 --dim 64 --json ann.json
-    .venv/bin/python benchmarks/ann.py --items 100000 --dim 64 --sweep 40,80,160
+    .venv/bin/python benchmarks/ann.py --items 100000 --dim 64 --sweep 8,16,32,64
 
 Items are drawn around random cluster centres (as trained embeddings are), queries from the
 same mixture. Every query is answered one at a time, single-threaded, as a request would be, by
-`app.serving.ann.HnswIndex`; the exact path (one matrix-vector product + argpartition,
+`app.serving.ann.IvfIndex`; the exact path (one matrix-vector product + argpartition,
 `app.serving.index.top_k`) is timed the same way on --exact-queries of them, while the exact
 answers for recall come from batched matrix products. Writes {"recall@10", "p50_ms", "p99_ms",
-"build_seconds", "exact_p50_ms"} plus the parameters (and a row per --sweep ef) to stdout and
+"build_seconds", "exact_p50_ms"} plus the parameters (and a row per --sweep nprobe) to stdout and
 --json FILE.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.serving.ann import HnswIndex, HnswParams
+from app.serving.ann import IvfIndex, IvfParams
 from app.serving.index import normalise_rows, top_k
 
 log = logging.getLogger("benchmarks.ann")
@@ -60,7 +60,7 @@ def exact_millis(items: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return millis
 
 
-def measure(index: HnswIndex, queries: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+def measure(index: IvfIndex, queries: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """recall@K against `truth` and latency percentiles of single-query calls."""
     hits, millis = 0, np.empty(len(queries))
     for row, query in enumerate(queries):
@@ -76,7 +76,7 @@ def measure(index: HnswIndex, queries: np.ndarray, truth: np.ndarray) -> dict[st
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    defaults = HnswParams()
+    defaults = IvfParams()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -85,10 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=1000, help="query count (default 1000)")
     parser.add_argument("--exact-queries", type=int, default=200, help="exact ones timed")
     parser.add_argument("--space", choices=["ip", "cosine"], default=defaults.space)
-    parser.add_argument("--m", type=int, default=defaults.m, help="HNSW M (graph degree)")
-    parser.add_argument("--ef-construction", type=int, default=defaults.ef_construction)
-    parser.add_argument("--ef-search", type=int, default=defaults.ef_search)
-    parser.add_argument("--sweep", default="", help="extra ef_search values, e.g. 40,80,160")
+    parser.add_argument("--nlist", type=int, help="inverted lists (default: about 4·sqrt(N))")
+    parser.add_argument("--nprobe", type=int, default=defaults.nprobe, help="lists scanned")
+    parser.add_argument("--sweep", default="", help="extra nprobe values, e.g. 16,32,128")
     parser.add_argument("--clusters", type=int, default=1000, help="cluster centres")
     parser.add_argument("--spread", type=float, default=0.5, help="noise around a centre")
     parser.add_argument("--seed", type=int, default=42)
@@ -108,13 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     truth = exact_truth(items, queries)
     exact_ms = exact_millis(items, queries[: args.exact_queries])
     start = time.perf_counter()
-    index = HnswIndex.build(
-        items,
-        space=args.space,
-        m=args.m,
-        ef_construction=args.ef_construction,
-        ef_search=args.ef_search,
-        seed=args.seed,
+    index = IvfIndex.build(
+        items, space=args.space, nlist=args.nlist, nprobe=args.nprobe, seed=args.seed
     )
     build_seconds = time.perf_counter() - start
     result = {
@@ -126,16 +120,15 @@ def main(argv: list[str] | None = None) -> int:
         "dim": args.dim,
         "queries": args.queries,
         "space": args.space,
-        "m": args.m,
-        "ef_construction": args.ef_construction,
-        "ef_search": args.ef_search,
+        "nlist": index.params.nlist,
+        "nprobe": args.nprobe,
     }
     sweep = [int(ef) for ef in args.sweep.split(",") if ef.strip()]
     if sweep:
         result["sweep"] = []
-        for ef in sweep:
-            index.set_ef_search(ef)
-            result["sweep"].append({"ef_search": ef, **measure(index, queries, truth)})
+        for nprobe in sweep:
+            index.set_nprobe(nprobe)
+            result["sweep"].append({"nprobe": nprobe, **measure(index, queries, truth)})
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

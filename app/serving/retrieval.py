@@ -1,4 +1,4 @@
-"""Approximate candidate retrieval for large catalogs: HNSW indexes over a dot-product bundle.
+"""Approximate candidate retrieval for large catalogs: IVF indexes over a dot-product bundle.
 
 Used instead of the exact scan when the catalog has at least RECO_ANN_THRESHOLD items. Users
 are matched by inner product over items augmented with their bias ([q_i, b_i] . [p_u, 1]);
@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.serving.ann import AnnError, HnswIndex, Space
 from app.serving.bundle import Bundle
 from app.serving.scorers import DotScorer
+
+if TYPE_CHECKING:
+    from app.serving.ann import IvfIndex, Space
 
 log = logging.getLogger(__name__)
 
 
-def _index(folder: Path, items: np.ndarray, space: Space) -> HnswIndex:
+def _index(folder: Path, items: np.ndarray, space: Space) -> IvfIndex:
     """The cached index in `folder` if it fits `items`, else a new one (cached if possible)."""
+    # imported here: faiss maps ~20 MB of libraries, which small catalogs never need
+    from app.serving.ann import AnnError, IvfIndex
+
     try:
-        index = HnswIndex.load(folder)
+        index = IvfIndex.load(folder)
         if index.params.n_items == len(items) and index.params.dim == items.shape[1]:
             return index
     except AnnError:
         pass
-    index = HnswIndex.build(items, space=space)
+    index = IvfIndex.build(items, space=space)
     try:
         index.save(folder)
     except OSError as error:  # e.g. artifacts mounted read-only
@@ -37,7 +43,7 @@ def _index(folder: Path, items: np.ndarray, space: Space) -> HnswIndex:
 
 
 class AnnRetrieval:
-    """Top-k users' items and similar items through HNSW graphs."""
+    """Top-k users' items and similar items through IVF indexes."""
 
     def __init__(self, bundle: Bundle, unit_items: np.ndarray) -> None:
         scorer = bundle.scorer

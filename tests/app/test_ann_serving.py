@@ -1,4 +1,4 @@
-"""Above the catalog-size threshold, /recommend and /similar go through the HNSW index."""
+"""Above the catalog-size threshold, /recommend and /similar go through the IVF index."""
 
 import shutil
 
@@ -30,4 +30,4 @@ def test_ann_paths_agree_with_exact(mf_artifacts, tmp_path):
             got = ann.get(f"/similar/{item}", params={"k": 4, "exclude": "5"}).json()
             assert _ids(got) == _ids(want) and item not in _ids(got) and "5" not in _ids(got)
     bundle = next(p for p in artifacts.iterdir() if p.is_dir())
-    assert (bundle / "ann-ip" / "ann-hnsw.bin").is_file()  # cached for the next start
+    assert (bundle / "ann-ip" / "ann-ivf.faiss").is_file()  # cached for the next start
