@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     ann_threshold: int = Field(
         200_000, ge=0, description="catalogs with at least this many items use the ANN index"
     )
+    store_refresh_seconds: float = Field(
+        1.0, gt=0, le=3600, description="how often the in-memory store view looks for writes"
+    )
+    response_cache_size: int = Field(
+        10_000, ge=0, description="rendered /recommend answers kept (0 = no cache)"
+    )
     cors_origins: list[str] = Field(default_factory=list, description="CORS closed when empty")
 
 

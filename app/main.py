@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
@@ -16,8 +18,10 @@ from app.limits import BodyLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.routes import catalog, interactions, models, ops, recommendations
 from app.serving.fallback import StoreFallback
-from app.serving.hidden import HiddenItems
+from app.serving.response_cache import ResponseCache
+from app.serving.signal import ChangeSignal, signal_path
 from app.serving.state import ModelState
+from app.serving.store_view import StoreView
 from app.store.session import create_store_engine, init_schema, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,17 @@ def load_models(app: FastAPI) -> None:
     app.state.metrics.set_model(state.active)
 
 
+def load_store_view(app: FastAPI) -> StoreView:
+    """Every stored interaction in memory, so /recommend needs no database round trip."""
+    settings: Settings = app.state.settings
+    signal = ChangeSignal.open(signal_path(settings.database_url))
+    view = StoreView(app.state.sessionmaker, signal, settings.store_refresh_seconds)
+    start = time.perf_counter()
+    view.refresh()
+    log.info("store view: %d interactions in %.2f s", len(view), time.perf_counter() - start)
+    return view
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -62,9 +77,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     init_schema(engine)
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.fallback = StoreFallback(app.state.sessionmaker)
-    app.state.hidden = HiddenItems()
+    app.state.view = load_store_view(app)
     load_models(app)
+    refresher = asyncio.create_task(app.state.view.keep_current())
     yield
+    refresher.cancel()
     engine.dispose()
 
 
@@ -82,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     app.state.models = ModelState(ann_threshold=app.state.settings.ann_threshold)
     app.state.metrics = Metrics()
+    app.state.responses = ResponseCache(app.state.settings.response_cache_size)
     install_error_handlers(app)
     for module in (recommendations, interactions, catalog, models, ops):
         app.include_router(module.router)

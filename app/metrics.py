@@ -105,6 +105,9 @@ class ServingCounters:
             "reco_cold_starts", "users with no interactions at all", registry=registry
         )
         self.reloads = Counter("reco_model_reloads", "model swaps", ["outcome"], registry=registry)
+        self.cached_answers = Counter(
+            "reco_cached_answers", "/recommend answers served from the cache", registry=registry
+        )
         self.model_requests = Counter(
             "reco_model_requests",
             "requests answered per model",

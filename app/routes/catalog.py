@@ -23,7 +23,7 @@ def put_item(request: Request, item_id: ItemIdPath, body: ItemIn, session: Sessi
         metadata=body.metadata,
         hidden=body.hidden,
     )
-    request.app.state.hidden.invalidate()
+    request.app.state.view.changed()
     return item
 
 

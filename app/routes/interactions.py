@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from app.deps import SessionDep
 from app.errors import NotFound
@@ -23,11 +23,16 @@ router = APIRouter(tags=["interactions"])
 @router.post(
     "/interactions", status_code=201, response_model=StoredOut, summary="Record interactions"
 )
-def post_interactions(body: InteractionIn | InteractionBatchIn, session: SessionDep) -> dict:
-    """Store one event or a batch (up to 10,000); answers 201 only after the commit.
+def post_interactions(
+    request: Request, body: InteractionIn | InteractionBatchIn, session: SessionDep
+) -> dict:
+    """Store one event or a batch (up to 10,000); answers 201 only after the commit, when
+    recommendations from every worker already take the events into account.
     Unknown users and items are created on the fly."""
     events = body.interactions if isinstance(body, InteractionBatchIn) else [body]
-    return {"stored": add_interactions(session, [event.row() for event in events])}
+    stored = add_interactions(session, [event.row() for event in events])
+    request.app.state.view.changed()
+    return {"stored": stored}
 
 
 @router.get(

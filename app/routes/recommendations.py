@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query, Request
+import orjson
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.orm import Session
 
-from app.deps import ModelDep, SessionDep
+from app.deps import ModelDep
 from app.schemas import (
     ItemIdPath,
     K,
@@ -20,9 +21,11 @@ from app.schemas import (
     SimilarOut,
     UserIdPath,
 )
-from app.serving.service import HistoryEvent, Recommendation, RecommendOptions
-from app.store.repository import user_histories
+from app.serving.response_cache import CachedAnswer, ResponseCache
+from app.serving.service import ModelService, Recommendation, RecommendOptions
+from app.serving.store_view import StoreView
 
+T = TypeVar("T")
 router = APIRouter(tags=["recommendations"])
 
 Offset = Annotated[int, Query(ge=0, le=10_000, description="skip this many (paging)")]
@@ -37,6 +40,22 @@ Category = Annotated[
 
 def _ids(values: list[str] | None) -> list[str]:
     return [v for value in values or [] for v in value.split(",") if v]
+
+
+async def _current_view(request: Request) -> StoreView:
+    """The store view, first brought up to date if another worker signalled a write."""
+    view: StoreView = request.app.state.view
+    if view.is_stale():
+        await run_in_threadpool(view.refresh)
+    return view
+
+
+async def _compute(model: ModelService, work: Callable[[], T]) -> T:
+    """Run `work` on the event loop when the model says it is small (a threadpool hop would
+    cost more than the numpy work itself), else in the threadpool so the loop never waits."""
+    if model.inline:
+        return work()
+    return await run_in_threadpool(work)
 
 
 @router.get(
@@ -55,41 +74,53 @@ async def recommend(
     category: Category = None,
     exclude_seen: Annotated[bool, Query(description="leave out items already seen")] = True,
     explain: Annotated[bool, Query(description="add the history items behind each")] = False,
-) -> dict:
+) -> Response:
     """Items for the user, best first. Items the user interacted with (also after training)
     are left out unless `exclude_seen=false`. A user the model has not seen but who has
     interactions in the store gets a vector folded in from them at once (`strategy:
-    fold_in`); a user with no interactions at all gets popular items (`cold_start: true`)."""
-
-    def read_and_rank() -> Recommendation:
-        """The blocking part (one store query, numpy), in one threadpool hop."""
-        with request.app.state.sessionmaker() as session:
-            history = _histories(session, [user_id])[user_id]
-            hidden = request.app.state.hidden.get(session)
+    fold_in`); a user with no interactions at all gets popular items (`cold_start: true`).
+    Answers are cached until the user's history, the hidden items or the model change."""
+    view = await _current_view(request)
+    excluded = _ids(exclude)
+    key = (model.version, user_id, k, offset, tuple(excluded), category, exclude_seen, explain)
+    stamp = (view.user_version(user_id), view.hidden_version)
+    cache: ResponseCache = request.app.state.responses
+    answer = cache.get(key, stamp) if model.version else None  # the fallback reads the store
+    if answer is None:
         options = RecommendOptions(
             k=k,
             offset=offset,
-            exclude=_ids(exclude),
+            exclude=excluded,
             category=category,
             exclude_seen=exclude_seen,
             explain=explain,
-            hidden=hidden,
+            hidden=view.hidden,
         )
-        return model.recommend(user_id, history, options)
+        history = view.history(user_id)
+        result = await _compute(model, lambda: model.recommend(user_id, history, options))
+        body = orjson.dumps(_render(result, explain))
+        answer = CachedAnswer(body, result.strategy, result.cold_start)
+        if model.version:
+            cache.put(key, stamp, answer)
+    else:
+        request.app.state.metrics.serving.cached_answers.inc()
+    _count(request, answer.strategy, answer.cold_start)
+    return _json(answer.body)
 
-    return _count_and_render(request, await run_in_threadpool(read_and_rank), explain)
+
+def _json(body: bytes) -> Response:
+    """An already serialised JSON answer (the route's response_model documents its shape)."""
+    return Response(body, media_type="application/json")
 
 
-def _histories(session: Session, user_ids: list[str]) -> dict[str, list[HistoryEvent]]:
-    stored = user_histories(session, user_ids)
-    return {user: [HistoryEvent(*row) for row in rows] for user, rows in stored.items()}
-
-
-def _count_and_render(request: Request, result: Recommendation, explain: bool) -> dict:
+def _count(request: Request, strategy: str, cold_start: bool) -> None:
     counters = request.app.state.metrics.serving
-    counters.strategies.labels(result.strategy).inc()
-    if result.cold_start:
+    counters.strategies.labels(strategy).inc()
+    if cold_start:
         counters.cold_starts.inc()
+
+
+def _render(result: Recommendation, explain: bool) -> dict:
     return {
         "user_id": result.user_id,
         "model": result.model,
@@ -105,22 +136,25 @@ def _count_and_render(request: Request, result: Recommendation, explain: bool) -
     response_model_exclude_none=True,
     summary="Top-k items for many users in one request",
 )
-def recommend_batch(
-    request: Request, body: RecommendBatchIn, model: ModelDep, session: SessionDep
-) -> dict:
+async def recommend_batch(request: Request, body: RecommendBatchIn, model: ModelDep) -> Response:
     """The same as GET /recommend for up to 1,000 users; the model scores every user it
     knows with one matrix product."""
+    view = await _current_view(request)
     users = list(dict.fromkeys(body.user_ids))
     options = RecommendOptions(
         k=body.k,
         exclude=body.exclude,
         category=body.category,
         exclude_seen=body.exclude_seen,
-        hidden=request.app.state.hidden.get(session),
+        hidden=view.hidden,
     )
-    results = model.recommend_many(users, _histories(session, users), options)
-    rendered = {r.user_id: _count_and_render(request, r, False) for r in results}
-    return {"model": model.name, "results": [rendered[user] for user in body.user_ids]}
+    histories = view.histories(users)
+    results = await run_in_threadpool(model.recommend_many, users, histories, options)
+    for result in results:
+        _count(request, result.strategy, result.cold_start)
+    rendered = {result.user_id: _render(result, False) for result in results}
+    answer = {"model": model.name, "results": [rendered[user] for user in body.user_ids]}
+    return _json(orjson.dumps(answer))
 
 
 def _item(item: object, explain: bool) -> dict:
@@ -136,36 +170,37 @@ def _item(item: object, explain: bool) -> dict:
     response_model_exclude_none=True,
     summary="Items similar to an item",
 )
-def similar(
+async def similar(
     request: Request,
     item_id: ItemIdPath,
     model: ModelDep,
-    session: SessionDep,
     k: K = 10,
     offset: Offset = 0,
     exclude: Exclude = None,
     category: Category = None,
-) -> dict:
+) -> Response:
     """Nearest items by cosine similarity of the model's item embeddings (never the item)."""
-    items = model.similar(
-        item_id,
-        k,
-        offset=offset,
-        exclude=_ids(exclude),
-        category=category,
-        hidden=request.app.state.hidden.get(session),
+    view = await _current_view(request)
+    excluded = _ids(exclude)
+    items = await _compute(
+        model,
+        lambda: model.similar(
+            item_id, k, offset=offset, exclude=excluded, category=category, hidden=view.hidden
+        ),
     )
-    return {"item_id": item_id, "model": model.name, "items": [_item(i, False) for i in items]}
+    answer = {"item_id": item_id, "model": model.name, "items": [_item(i, False) for i in items]}
+    return _json(orjson.dumps(answer))
 
 
 @router.post("/score", response_model=ScoreOut, summary="Score given items for a user")
-def score(body: ScoreIn, model: ModelDep) -> dict:
+async def score(body: ScoreIn, model: ModelDep) -> Response:
     """Model scores in the order asked; unknown items are a 404 naming them."""
-    cold, scores = model.score(body.user_id, body.item_ids)
+    cold, scores = await _compute(model, lambda: model.score(body.user_id, body.item_ids))
     pairs = zip(body.item_ids, scores, strict=True)
-    return {
+    answer = {
         "user_id": body.user_id,
         "model": model.name,
         "cold_start": cold,
         "scores": [{"item_id": i, "score": s} for i, s in pairs],
     }
+    return _json(orjson.dumps(answer))

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import ServiceUnavailable
-from app.serving.service import HistoryEvent, Recommendation, RecommendOptions, ScoredItem
+from app.serving.service import History, Recommendation, RecommendOptions, ScoredItem
 from app.store.repository import item_popularity, item_titles
 
 
@@ -17,6 +17,7 @@ class StoreFallback:
 
     name = "popularity-fallback"
     version = None
+    inline = False  # it queries the store: always off the event loop
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -25,11 +26,11 @@ class StoreFallback:
         self._lock = threading.Lock()
 
     def recommend(
-        self, user_id: str, history: Sequence[HistoryEvent], options: RecommendOptions
+        self, user_id: str, history: History, options: RecommendOptions
     ) -> Recommendation:
         excluded = set(options.exclude) | set(options.hidden)
         if options.exclude_seen:
-            excluded |= {event.item_id for event in history}
+            excluded |= set(history.item_ids)
         wanted = options.offset + options.k
         with self._lock, self.sessions() as session:
             ranked = [
@@ -39,12 +40,12 @@ class StoreFallback:
             ][options.offset : wanted]
             titles = item_titles(session, [i for i, _ in ranked])
         items = [ScoredItem(i, float(n), titles.get(i, "")) for i, n in ranked]
-        return Recommendation(user_id, self.name, not history, items, "popularity")
+        return Recommendation(user_id, self.name, not len(history), items, "popularity")
 
     def recommend_many(
         self,
         user_ids: Sequence[str],
-        histories: Mapping[str, Sequence[HistoryEvent]],
+        histories: Mapping[str, History],
         options: RecommendOptions,
     ) -> list[Recommendation]:
         return [self.recommend(user, histories[user], options) for user in user_ids]

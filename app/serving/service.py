@@ -16,18 +16,36 @@ from app.serving.retrieval import AnnRetrieval
 
 EXPLANATIONS_PER_ITEM = 3
 DEFAULT_ANN_THRESHOLD = 200_000
+# catalogs up to this size are scored on the event loop: well under a millisecond of numpy
+INLINE_MAX_ITEMS = 20_000
 
 
 @dataclass(frozen=True)
-class HistoryEvent:
-    """One stored interaction of the user, as the recommender needs it."""
+class History:
+    """A user's stored interactions as columns, as the recommender needs them. Items are
+    codes into `item_names`, a list shared by every history of one store view that only ever
+    grows, so a model can translate codes to its own indices once per item, not per request."""
 
-    item_id: str
-    value: float
-    kind: str
-    created_at: float  # unix seconds when it was stored
-    id: int = 0
-    source: str = "api"
+    item_codes: np.ndarray  # int32, into item_names
+    item_names: Sequence[str]
+    values: np.ndarray  # float32
+    is_rating: np.ndarray  # bool: a rating (else a click, play... which counts as positive)
+    ids: np.ndarray  # int64 store ids
+    created_at: np.ndarray  # float64 unix seconds when stored
+    from_api: np.ndarray  # bool: posted to the API (not imported)
+
+    def __len__(self) -> int:
+        return len(self.item_codes)
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [self.item_names[code] for code in self.item_codes.tolist()]
+
+    @classmethod
+    def empty(cls) -> History:
+        types = (np.int32, np.float32, bool, np.int64, np.float64, bool)
+        codes, *columns = (np.empty(0, t) for t in types)
+        return cls(codes, [], *columns)
 
 
 @dataclass(frozen=True)
@@ -90,10 +108,25 @@ class ModelService:
         self.popularity = np.log1p(bundle.popularity).astype(np.float32)
         self._categories: dict[str, np.ndarray] = {}
         self.ann = AnnRetrieval.for_bundle(bundle, self.unit_items, ann_threshold)
+        self.inline = self.ann is None and bundle.scorer.n_items <= INLINE_MAX_ITEMS
+        # (item names of a store view, their indices in this bundle): see History
+        self._code_table: tuple[Sequence[str], np.ndarray] = ([], np.empty(0, np.int32))
 
     def _known_items(self, item_ids: Collection[str]) -> np.ndarray:
         indices = self.bundle.item_map.encode(list(item_ids))
         return indices[indices >= 0]
+
+    def _history_items(self, history: History) -> np.ndarray:
+        """This bundle's indices (-1 where unknown) of the history's items, translated by a
+        table that grows with the view's item list instead of per request."""
+        names, indices = self._code_table
+        if names is not history.item_names or len(indices) < len(history.item_names):
+            names, known = history.item_names, indices if names is history.item_names else []
+            count = len(names)
+            fresh = self.bundle.item_map.encode(names[len(known) : count])
+            indices = np.concatenate([known, fresh]).astype(np.int32)
+            self._code_table = (names, indices)
+        return indices[history.item_codes]
 
     def _outside_category(self, category: str) -> np.ndarray:
         """Indices of items not in `category` (cached per category)."""
@@ -102,26 +135,25 @@ class ModelService:
             self._categories[category] = np.flatnonzero(~inside)
         return self._categories[category]
 
-    def _is_newer(self, event: HistoryEvent) -> bool:
-        """Whether the model was trained without this event: by interaction id when it was
-        trained from the store, else an API event stored after the bundle was made."""
+    def _has_newer(self, history: History) -> bool:
+        """Whether the model was trained without some of these events: by interaction id when
+        it was trained from the store, else API events stored after the bundle was made."""
         if self.trained_through is not None:
-            return event.id > self.trained_through
-        return event.source == "api" and event.created_at > self.trained_at.timestamp()
+            return bool((history.ids > self.trained_through).any())
+        newer = history.from_api & (history.created_at > self.trained_at.timestamp())
+        return bool(newer.any())
 
-    def _user_scores(self, user_id: str, history: Sequence[HistoryEvent]) -> tuple[np.ndarray, str]:
+    def _user_scores(self, user_id: str, history: History) -> tuple[np.ndarray, str]:
         """Scores of every item and how they were obtained (model, fold_in or popularity)."""
         user = self.bundle.user_map.get(user_id)
-        newer = any(self._is_newer(e) for e in history)
-        if user >= 0 and not newer:
+        if user >= 0 and not self._has_newer(history):
             return self.bundle.scorer.score_users(np.array([user]))[0], "model"
-        events = [(self.bundle.item_map.get(e.item_id), e) for e in history]
-        known = [(i, e) for i, e in events if i >= 0]
-        if known:
-            items = np.array([i for i, _ in known])
-            values = np.array([e.value for _, e in known], np.float32)
-            is_rating = np.array([e.kind == "rating" for _, e in known])
-            scores = fold_in_scores(self.bundle.scorer, items, values, is_rating)
+        items = self._history_items(history)
+        known = items >= 0
+        if known.any():
+            scores = fold_in_scores(
+                self.bundle.scorer, items[known], history.values[known], history.is_rating[known]
+            )
             if scores is not None:
                 return scores, "fold_in"
         if user >= 0:
@@ -129,7 +161,7 @@ class ModelService:
         return self.popularity, "popularity"
 
     def recommend(
-        self, user_id: str, history: Sequence[HistoryEvent], options: RecommendOptions
+        self, user_id: str, history: History, options: RecommendOptions
     ) -> Recommendation:
         """The page of top items for a user after filters; popular items for a user with no
         interactions at all (cold start), fold-in for users the model has not seen."""
@@ -138,18 +170,18 @@ class ModelService:
     def recommend_many(
         self,
         user_ids: Sequence[str],
-        histories: Mapping[str, Sequence[HistoryEvent]],
+        histories: Mapping[str, History],
         options: RecommendOptions,
     ) -> list[Recommendation]:
         """Recommendations for many users: the model rows of every user who needs no fold-in
         are scored with one matrix product."""
-        rows = {
-            u: self.bundle.user_map.get(u)
+        up_to_date = {
+            u: known
             for u in user_ids
-            if self.bundle.user_map.get(u) >= 0 and not any(map(self._is_newer, histories[u]))
+            if (known := self.bundle.user_map.get(u)) >= 0 and not self._has_newer(histories[u])
         }
-        if self.ann is not None:
-            rows = {}  # retrieval below goes through the ANN index per user instead
+        # with an ANN index, retrieval below goes through it per user instead
+        rows = up_to_date if self.ann is None else {}
         batch = self.bundle.scorer.score_users(np.array(list(rows.values()), dtype=np.int64))
         batch_row = {user: n for n, user in enumerate(rows)}
         shared = [self._known_items(options.exclude), self._known_items(options.hidden)]
@@ -158,12 +190,13 @@ class ModelService:
         results = []
         for user in user_ids:
             history = histories[user]
-            seen = self._known_items({e.item_id for e in history})
+            seen = self._history_items(history)
+            seen = seen[seen >= 0]  # repeats are harmless to exclusion; explain dedupes
             excluded = np.concatenate([*shared, seen] if options.exclude_seen else shared)
             wanted = options.offset + options.k
-            known = self.bundle.user_map.get(user)
-            if self.ann is not None and known >= 0 and not any(map(self._is_newer, history)):
-                (indices, values), strategy = self.ann.user_top(known, wanted, excluded), "model"
+            if self.ann is not None and user in up_to_date:
+                indices, values = self.ann.user_top(up_to_date[user], wanted, excluded)
+                strategy = "model"
             else:
                 if user in batch_row:
                     scores, strategy = batch[batch_row[user]], "model"
@@ -171,7 +204,10 @@ class ModelService:
                     scores, strategy = self._user_scores(user, history)
                 indices, values = top_k(scores, wanted, excluded)
             indices, values = indices[options.offset :], values[options.offset :]
-            reasons = self._explain(indices, seen) if options.explain else [None] * len(indices)
+            if options.explain:
+                reasons = self._explain(indices, np.unique(seen))
+            else:
+                reasons = [None] * len(indices)
             items = [
                 ScoredItem(
                     self.bundle.item_map.ids[i],
@@ -181,7 +217,7 @@ class ModelService:
                 )
                 for i, s, because in zip(indices.tolist(), values.tolist(), reasons, strict=True)
             ]
-            results.append(Recommendation(user, self.name, not history, items, strategy))
+            results.append(Recommendation(user, self.name, not len(history), items, strategy))
         return results
 
     def _explain(self, indices: np.ndarray, history: np.ndarray) -> list[list[Because] | None]:

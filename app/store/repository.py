@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -140,30 +140,36 @@ def store_stats(session: Session) -> dict[str, int]:
     }
 
 
-def user_histories(
-    session: Session, user_ids: Sequence[str]
-) -> dict[str, list[tuple[str, float, str, float, int, str]]]:
-    """Per user, (item_id, value, kind, created_at, id, source) of every event, oldest first,
-    in one query: seen-item exclusion, fold-in and explanations all read from it."""
+InteractionRow = tuple[int, str, str, float, str, float, str]
+"""(id, user_id, item_id, value, kind, created_at, source) of one stored interaction."""
+
+
+def interactions_since(
+    session: Session, after_id: int, also_ids: Collection[int] = (), chunk: int = 50_000
+) -> Iterator[Sequence[InteractionRow]]:
+    """Interactions with an id above `after_id` or in `also_ids`, in id order, `chunk` rows at
+    a time (streamed, so a large store never sits in memory twice)."""
+    condition = Interaction.id > after_id
+    if also_ids:
+        condition = or_(condition, Interaction.id.in_(list(also_ids)))
     query = (
         select(
+            Interaction.id,
             User.external_id,
             Item.external_id,
             Interaction.value,
             Interaction.kind,
             Interaction.created_at,
-            Interaction.id,
             Interaction.source,
         )
-        .join(Interaction, Interaction.item_id == Item.id)
         .join(User, Interaction.user_id == User.id)
-        .where(User.external_id.in_(list(user_ids)))
+        .join(Item, Interaction.item_id == Item.id)
+        .where(condition)
         .order_by(Interaction.id)
+        .execution_options(yield_per=chunk)
     )
-    histories: dict[str, list] = {user: [] for user in user_ids}
-    for user, *event in session.execute(query):
-        histories[user].append(tuple(event))
-    return histories
+    for rows in session.execute(query).partitions():
+        yield [tuple(row) for row in rows]
 
 
 def hidden_item_ids(session: Session) -> set[str]:

@@ -9,7 +9,7 @@ import pytest
 from app.errors import NotFound
 from app.serving.bundle import Bundle
 from app.serving.scorers import DotScorer, PopularityScorer, Scorer
-from app.serving.service import HistoryEvent, ModelService, NoEmbeddings, RecommendOptions
+from app.serving.service import History, ModelService, NoEmbeddings, RecommendOptions
 from training.vocab import IdMap
 
 ITEMS = ("a", "b", "c", "d")
@@ -42,19 +42,29 @@ def dot() -> ModelService:
     return _service(DotScorer(arrays, {}), "mf")
 
 
-def _seen(item_id: str) -> HistoryEvent:
-    return HistoryEvent(item_id, 5.0, "rating", datetime(2025, 6, 1, tzinfo=UTC).timestamp())
+def _seen(item_id: str) -> History:
+    """One imported 5-star rating of `item_id`, stored before the bundle was made."""
+    stored = datetime(2025, 6, 1, tzinfo=UTC).timestamp()
+    return History(
+        np.array([0], np.int32),
+        [item_id],
+        np.array([5.0], np.float32),
+        np.array([True]),
+        np.array([1]),
+        np.array([stored]),
+        np.array([False]),
+    )
 
 
 def test_recommend_known_user_ranks_by_dot_and_skips_seen(dot):
-    result = dot.recommend("u", [_seen("a")], RecommendOptions(k=3))
+    result = dot.recommend("u", _seen("a"), RecommendOptions(k=3))
     assert [i.item_id for i in result.items] == ["b", "c", "d"]
     assert result.cold_start is False and result.items[0].title == "Title b"
     assert result.items[0].score == pytest.approx(0.92)
 
 
 def test_recommend_unknown_user_without_history_gets_popular_items(dot):
-    result = dot.recommend("stranger", [], RecommendOptions(k=2))
+    result = dot.recommend("stranger", History.empty(), RecommendOptions(k=2))
     assert result.cold_start is True and [i.item_id for i in result.items] == ["b", "c"]
 
 

@@ -1,0 +1,205 @@
+"""An in-memory view of the store's interactions and hidden items, so that /recommend reads a
+user's history without a database round trip.
+
+Interactions are held as numpy columns (about 30 bytes per event) with each user's row
+positions beside them. The view catches up by reading only interactions with an id above the
+highest it holds: right after this process writes (read-your-writes), whenever another worker
+process of the host signals a change (`ChangeSignal`, checked per request), and every
+`refresh_seconds` for writers elsewhere (`reco import`, other hosts). Ids that a concurrent
+writer allocated but had not yet committed (possible on PostgreSQL) are remembered as gaps
+and looked for again until they appear or GAP_PATIENCE_SECONDS pass.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.serving.service import History
+from app.serving.signal import ChangeSignal
+from app.store.repository import InteractionRow, hidden_item_ids, interactions_since
+
+log = logging.getLogger(__name__)
+
+GAP_PATIENCE_SECONDS = 300.0
+MAX_GAPS = 900  # the newest missing ids waited for (one IN list, under SQLite's limit)
+
+
+class _Interned:
+    """Strings stored once, referred to by small integer codes."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self._codes: dict[str, int] = {}
+
+    def code(self, value: str) -> int:
+        code = self._codes.get(value)
+        if code is None:
+            code = self._codes[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+
+class _Columns:
+    """Growable numpy columns, one row per interaction."""
+
+    DTYPES = {
+        "id": np.int64,
+        "item": np.int32,
+        "value": np.float32,
+        "is_rating": np.bool_,
+        "created_at": np.float64,
+        "from_api": np.bool_,
+    }
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.data = {name: np.empty(1024, dtype) for name, dtype in self.DTYPES.items()}
+
+    def append(self, columns: dict[str, list]) -> None:
+        count = len(columns["id"])
+        capacity = len(self.data["id"])
+        if self.size + count > capacity:
+            capacity = max(2 * capacity, self.size + count)
+            grown = {}
+            for name, column in self.data.items():
+                grown[name] = np.empty(capacity, column.dtype)
+                grown[name][: self.size] = column[: self.size]
+            self.data = grown
+        for name, values in columns.items():
+            self.data[name][self.size : self.size + count] = values
+        self.size += count
+
+
+class StoreView:
+    """Every user's interactions and the hidden items (see the module docstring)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        signal: ChangeSignal | None = None,
+        refresh_seconds: float = 1.0,
+    ) -> None:
+        self._sessions = sessions
+        self._signal = signal
+        self.refresh_seconds = refresh_seconds
+        self._columns = _Columns()
+        self._rows_of_user: dict[str, array.array] = {}
+        self._items = _Interned()
+        self._newest_id = 0
+        self._gaps: dict[int, float] = {}  # missing id -> when first missed (monotonic)
+        self._seen_token: int | None = None
+        self.hidden: frozenset[str] = frozenset()
+        self.hidden_version = 0  # goes up whenever `hidden` changes
+        self._refreshing = threading.Lock()  # one refresh (store read) at a time
+        self._applying = threading.Lock()  # readers vs the short in-memory apply step
+
+    def __len__(self) -> int:
+        return self._columns.size
+
+    def is_stale(self) -> bool:
+        """Whether another process signalled a change since the last refresh (a memory read)."""
+        return self._signal is not None and self._signal.token() != self._seen_token
+
+    def refresh(self) -> int:
+        """Read interactions the view does not hold yet, and the hidden items; the count read."""
+        with self._refreshing:
+            token = self._signal.token() if self._signal is not None else None
+            self._expire_gaps()
+            catching_up = self._newest_id > 0  # gaps in the first load are history, not lag
+            read = 0
+            with self._sessions() as session:
+                for rows in interactions_since(session, self._newest_id, list(self._gaps)):
+                    self._apply(rows, catching_up)
+                    read += len(rows)
+                hidden = frozenset(hidden_item_ids(session))
+            if hidden != self.hidden:
+                self.hidden, self.hidden_version = hidden, self.hidden_version + 1
+            self._seen_token = token
+            return read
+
+    def changed(self) -> None:
+        """After this process wrote to the store: refresh now, then tell the other workers."""
+        self.refresh()
+        if self._signal is not None:
+            self._signal.bump()
+
+    async def keep_current(self) -> None:
+        """Refresh every `refresh_seconds` until cancelled; a failing store is logged, not fatal."""
+        while True:
+            await asyncio.sleep(self.refresh_seconds)
+            try:
+                await run_in_threadpool(self.refresh)
+            except Exception as error:  # keep serving the view we have
+                log.warning("store view refresh failed: %s", error)
+
+    def user_version(self, user_id: str) -> int:
+        """A number that goes up whenever the user's history grows (its length)."""
+        positions = self._rows_of_user.get(user_id)
+        return 0 if positions is None else len(positions)
+
+    def histories(self, user_ids: Iterable[str]) -> dict[str, History]:
+        """Each user's events in the order the view received them (empty for unknown users)."""
+        return {user: self.history(user) for user in user_ids}
+
+    def history(self, user_id: str) -> History:
+        with self._applying:
+            positions = self._rows_of_user.get(user_id)
+            if positions is None:
+                return History.empty()
+            rows = np.array(positions, dtype=np.int64)
+            data = self._columns.data
+        return History(
+            item_codes=data["item"][rows],
+            item_names=self._items.values,
+            values=data["value"][rows],
+            is_rating=data["is_rating"][rows],
+            ids=data["id"][rows],
+            created_at=data["created_at"][rows],
+            from_api=data["from_api"][rows],
+        )
+
+    def _apply(self, rows: Sequence[InteractionRow], note_gaps: bool) -> None:
+        """Add rows (in id order) the view does not hold yet and note the ids skipped."""
+        fresh = [row for row in rows if row[0] > self._newest_id or row[0] in self._gaps]
+        if not fresh:
+            return
+        columns = {
+            "id": [row[0] for row in fresh],
+            "item": [self._items.code(row[2]) for row in fresh],
+            "value": [row[3] for row in fresh],
+            "is_rating": [row[4] == "rating" for row in fresh],
+            "created_at": [row[5] for row in fresh],
+            "from_api": [row[6] == "api" for row in fresh],
+        }
+        with self._applying:
+            first = self._columns.size
+            self._columns.append(columns)
+            for position, row in enumerate(fresh, start=first):
+                self._rows_of_user.setdefault(row[1], array.array("q")).append(position)
+        self._advance(columns["id"], note_gaps)
+
+    def _advance(self, ids: list[int], note_gaps: bool) -> None:
+        """Move the newest id past `ids`; with `note_gaps`, wait for ids skipped on the way."""
+        now = time.monotonic()
+        for event_id in ids:
+            self._gaps.pop(event_id, None)
+            if event_id > self._newest_id:
+                if note_gaps:
+                    lowest = max(self._newest_id + 1, event_id - MAX_GAPS)
+                    self._gaps.update(dict.fromkeys(range(lowest, event_id), now))
+                self._newest_id = event_id
+        if len(self._gaps) > MAX_GAPS:
+            self._gaps = dict(sorted(self._gaps.items())[-MAX_GAPS:])
+
+    def _expire_gaps(self) -> None:
+        deadline = time.monotonic() - GAP_PATIENCE_SECONDS
+        self._gaps = {gap: since for gap, since in self._gaps.items() if since > deadline}

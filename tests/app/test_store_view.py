@@ -1,0 +1,121 @@
+"""The in-memory store view: same histories as the store, catching up, gaps, other workers."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.serving.signal import ChangeSignal
+from app.serving.store_view import StoreView
+from app.store.repository import add_interactions, user_interactions
+from app.store.session import create_store_engine, init_schema, make_sessionmaker
+from tests.app.conftest import make_client
+from tests.conftest import block_interactions
+from tests.serve import running_server
+from training.importer import import_interactions
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'view.db'}")
+    init_schema(engine)
+    import_interactions(engine, block_interactions(), progress=False)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def _items(view: StoreView, user: str) -> list[str]:
+    return sorted(view.history(user).item_ids)
+
+
+def test_view_holds_what_the_store_holds(sessions):
+    view = StoreView(sessions)
+    loaded = view.refresh()
+    with sessions() as session:
+        stored = user_interactions(session, "3", limit=1000)
+    assert loaded == len(view) == len(block_interactions().frame) > 0
+    assert _items(view, "3") == sorted(row["item_id"] for row in stored)
+    assert view.history("3").is_rating.all() and not view.history("3").from_api.any()
+    assert len(view.history("nobody")) == 0 and view.hidden == frozenset()
+
+
+def test_refresh_reads_only_what_is_new(sessions):
+    view = StoreView(sessions)
+    view.refresh()
+    with sessions() as session:
+        add_interactions(session, [{"user_id": "3", "item_id": "new-item", "kind": "click"}])
+    assert "new-item" not in _items(view, "3")  # until it looks again
+    assert view.refresh() == 1 and view.refresh() == 0
+    history = view.history("3")
+    new = history.item_ids.index("new-item")
+    assert (history.is_rating[new], history.values[new], history.from_api[new]) == (
+        False,
+        1.0,
+        True,
+    )
+
+
+def test_a_lower_id_committed_late_is_picked_up(sessions):
+    """On PostgreSQL a writer can commit id n after another committed n + 1: the view waits
+    for skipped ids instead of moving past them for good."""
+    view = StoreView(sessions)
+    view.refresh()
+    newest = view._newest_id
+    insert = text(
+        "INSERT INTO interactions (id, user_id, item_id, value, kind, timestamp, source, "
+        "created_at) VALUES (:id, 1, 1, 5.0, 'rating', 0, 'api', 0)"
+    )
+    with sessions() as session:
+        session.execute(insert, {"id": newest + 2})
+        session.commit()
+    assert view.refresh() == 1
+    with sessions() as session:
+        session.execute(insert, {"id": newest + 1})
+        session.commit()
+    assert view.refresh() == 1
+    assert len(view) == len(block_interactions().frame) + 2
+
+
+def test_signal_token_is_shared_through_the_file(tmp_path):
+    first = ChangeSignal.open(tmp_path / "signal")
+    second = ChangeSignal.open(tmp_path / "signal")
+    before = second.token()
+    first.bump()
+    assert second.token() == first.token() != before
+
+
+def test_a_write_through_one_app_reaches_another_at_once(mf_artifacts, tmp_path):
+    """Two apps over one store stand in for two worker processes; the periodic refresh is
+    made too slow to help, so only the change signal can make the second see the write."""
+    slow = {"store_refresh_seconds": 3600}
+    with (
+        make_client(mf_artifacts, tmp_path, **slow) as writer,
+        make_client(mf_artifacts, tmp_path, **slow) as reader,
+    ):
+        first = reader.get("/recommend/0", params={"k": 1}).json()["items"][0]["item_id"]
+        event = {"user_id": "0", "item_id": first, "kind": "click"}
+        assert writer.post("/interactions", json=event).status_code == 201
+        after = reader.get("/recommend/0", params={"k": 20}).json()
+        assert first not in [item["item_id"] for item in after["items"]]
+        assert after["strategy"] == "fold_in"
+
+
+def test_several_worker_processes_never_recommend_what_was_just_seen(mf_artifacts, tmp_path):
+    """A real uvicorn with two workers: every fresh connection may reach either of them."""
+    make_client(mf_artifacts, tmp_path).close()  # creates and fills the store
+    env = {
+        "RECO_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+        "RECO_ARTIFACTS_DIR": str(mf_artifacts),
+        "RECO_WORKERS": "2",
+        "RECO_STORE_REFRESH_SECONDS": "3600",
+    }
+    with running_server(env) as server:
+        for user in ("1", "5", "9"):
+            top = httpx.get(f"{server.base}/recommend/{user}", params={"k": 1}).json()
+            item = top["items"][0]["item_id"]
+            event = {"user_id": user, "item_id": item, "kind": "click"}
+            assert httpx.post(f"{server.base}/interactions", json=event).status_code == 201
+            for _ in range(6):
+                body = httpx.get(f"{server.base}/recommend/{user}", params={"k": 20}).json()
+                assert item not in [i["item_id"] for i in body["items"]]
