@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     ann_threshold: int = Field(
         200_000, ge=0, description="catalogs with at least this many items use the ANN index"
     )
+    ranking_candidates: int = Field(
+        1000, ge=1, description="items that mlp/neumf rank after the retrieval stage proposes them"
+    )
     store_refresh_seconds: float = Field(
         1.0, gt=0, le=3600, description="how often the in-memory store view looks for writes"
     )

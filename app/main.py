@@ -19,6 +19,7 @@ from app.metrics import Metrics, MetricsMiddleware
 from app.routes import catalog, interactions, models, ops, recommendations
 from app.serving.fallback import StoreFallback
 from app.serving.response_cache import ResponseCache
+from app.serving.service import ServingOptions
 from app.serving.signal import ChangeSignal, signal_path
 from app.serving.state import ModelState
 from app.serving.store_view import StoreView
@@ -97,7 +98,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # serialises straight to JSON bytes, which is the fast path
     )
     app.state.settings = settings or get_settings()
-    app.state.models = ModelState(ann_threshold=app.state.settings.ann_threshold)
+    settings = app.state.settings
+    app.state.models = ModelState(
+        options=ServingOptions(settings.ann_threshold, settings.ranking_candidates)
+    )
     app.state.metrics = Metrics()
     app.state.responses = ResponseCache(app.state.settings.response_cache_size)
     install_error_handlers(app)

@@ -271,6 +271,17 @@ class NCFScorer(Scorer):
     def score_pairs(self, user: int, items: np.ndarray) -> np.ndarray:
         return self._score(np.array([user]), np.asarray(items))[0]
 
+    def retrieval_scores(self, user: int) -> np.ndarray:
+        """The logit's dot-product part for every item (output and item biases, plus the GMF
+        part when there is one): one matrix-vector product, the retrieval stage before the
+        dense layers rank its candidates. For an MLP alone it is the learned item bias."""
+        scores = np.full(self.n_items, self.out_b, np.float32)
+        if "item_bias" in self.arrays:
+            scores += np.asarray(self.arrays["item_bias"], np.float32)
+        if self.gmf is not None:
+            scores += self.gmf[1] @ (self.gmf[0][user] * self.gmf_w)
+        return scores
+
     def item_embeddings(self) -> np.ndarray:
         parts = [pair[1] for pair in (self.gmf, self.mlp) if pair is not None]
         return np.concatenate(parts, axis=1)

@@ -13,11 +13,19 @@ from app.serving.bundle import Bundle
 from app.serving.foldin import fold_in_scores
 from app.serving.index import normalise_rows, top_k
 from app.serving.retrieval import AnnRetrieval
+from app.serving.scorers import NCFScorer
 
 EXPLANATIONS_PER_ITEM = 3
-DEFAULT_ANN_THRESHOLD = 200_000
 # catalogs up to this size are scored on the event loop: well under a millisecond of numpy
 INLINE_MAX_ITEMS = 20_000
+
+
+@dataclass(frozen=True)
+class ServingOptions:
+    """How bundles are served (RECO_ANN_THRESHOLD, RECO_RANKING_CANDIDATES)."""
+
+    ann_threshold: int = 200_000  # catalogs this large retrieve through an ANN index
+    ranking_candidates: int = 1000  # items a dense-head model ranks after retrieval
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ def _utc(moment: datetime) -> datetime:
 class ModelService:
     """Recommendations, similar items and scores from a verified bundle."""
 
-    def __init__(self, bundle: Bundle, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> None:
+    def __init__(self, bundle: Bundle, options: ServingOptions = ServingOptions()) -> None:
         self.bundle = bundle
         self.name = bundle.model_name
         self.version = bundle.version
@@ -107,7 +115,12 @@ class ModelService:
         self.unit_items = None if embeddings is None else normalise_rows(embeddings)
         self.popularity = np.log1p(bundle.popularity).astype(np.float32)
         self._categories: dict[str, np.ndarray] = {}
-        self.ann = AnnRetrieval.for_bundle(bundle, self.unit_items, ann_threshold)
+        self.ann = AnnRetrieval.for_bundle(bundle, self.unit_items, options.ann_threshold)
+        # retrieval -> ranking for dense-head models whose catalog exceeds the candidate count
+        self.candidates = options.ranking_candidates
+        self.two_stage = isinstance(bundle.scorer, NCFScorer) and (
+            bundle.scorer.n_items > self.candidates
+        )
         self.inline = self.ann is None and bundle.scorer.n_items <= INLINE_MAX_ITEMS
         # (item names of a store view, their indices in this bundle): see History
         self._code_table: tuple[Sequence[str], np.ndarray] = ([], np.empty(0, np.int32))
@@ -180,8 +193,8 @@ class ModelService:
             for u in user_ids
             if (known := self.bundle.user_map.get(u)) >= 0 and not self._has_newer(histories[u])
         }
-        # with an ANN index, retrieval below goes through it per user instead
-        rows = up_to_date if self.ann is None else {}
+        # with an ANN index or two stages, retrieval below goes per user instead
+        rows = up_to_date if self.ann is None and not self.two_stage else {}
         batch = self.bundle.scorer.score_users(np.array(list(rows.values()), dtype=np.int64))
         batch_row = {user: n for n, user in enumerate(rows)}
         shared = [self._known_items(options.exclude), self._known_items(options.hidden)]
@@ -196,6 +209,9 @@ class ModelService:
             wanted = options.offset + options.k
             if self.ann is not None and user in up_to_date:
                 indices, values = self.ann.user_top(up_to_date[user], wanted, excluded)
+                strategy = "model"
+            elif self.two_stage and user in up_to_date:
+                indices, values = self._retrieve_and_rank(up_to_date[user], wanted, excluded)
                 strategy = "model"
             else:
                 if user in batch_row:
@@ -219,6 +235,17 @@ class ModelService:
             ]
             results.append(Recommendation(user, self.name, not len(history), items, strategy))
         return results
+
+    def _retrieve_and_rank(
+        self, user: int, k: int, excluded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Two stages: the model's cheap dot-product part proposes `candidates` items, the
+        full model (its dense layers) ranks only those."""
+        scorer = self.bundle.scorer
+        assert isinstance(scorer, NCFScorer)
+        proposed, _ = top_k(scorer.retrieval_scores(user), self.candidates, excluded)
+        order, values = top_k(scorer.score_pairs(user, proposed), k)
+        return proposed[order], values
 
     def _explain(self, indices: np.ndarray, history: np.ndarray) -> list[list[Because] | None]:
         """Per recommended item, the history items nearest to it in embedding space."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.errors import NotFound
 from app.serving.bundle import list_bundles, load_bundle, valid_version
-from app.serving.service import DEFAULT_ANN_THRESHOLD, ModelService
+from app.serving.service import ModelService, ServingOptions
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class ModelState:
     loaded: dict[str, ModelService] = field(default_factory=dict)
     active_version: str | None = None
     problem: str | None = None  # why no model is loaded, for /ready
-    ann_threshold: int = DEFAULT_ANN_THRESHOLD
+    options: ServingOptions = field(default_factory=ServingOptions)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -57,7 +57,7 @@ class ModelState:
         path = Path(artifacts_dir) / version
         if not (path / "manifest.json").is_file():
             raise NotFound(f"no bundle {version!r} in {artifacts_dir}")
-        return ModelService(load_bundle(path), self.ann_threshold)
+        return ModelService(load_bundle(path), self.options)
 
     def load_startup(self, artifacts_dir: Path) -> None:
         """Load the newest valid bundle of each model name; activate the newest of all."""
@@ -68,7 +68,7 @@ class ModelState:
                 continue
             try:
                 service = ModelService(
-                    load_bundle(Path(artifacts_dir) / manifest["version"]), self.ann_threshold
+                    load_bundle(Path(artifacts_dir) / manifest["version"]), self.options
                 )
             except Exception as error:  # a damaged bundle must not stop the service
                 log.warning("skipping bundle %s: %s", manifest.get("version"), error)

@@ -8,8 +8,14 @@ import pytest
 
 from app.errors import NotFound
 from app.serving.bundle import Bundle
-from app.serving.scorers import DotScorer, PopularityScorer, Scorer
-from app.serving.service import History, ModelService, NoEmbeddings, RecommendOptions
+from app.serving.scorers import DotScorer, NCFScorer, PopularityScorer, Scorer
+from app.serving.service import (
+    History,
+    ModelService,
+    NoEmbeddings,
+    RecommendOptions,
+    ServingOptions,
+)
 from training.vocab import IdMap
 
 ITEMS = ("a", "b", "c", "d")
@@ -17,7 +23,7 @@ ITEM_FACTORS = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]], np.fl
 TRAINED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _service(scorer: Scorer, name: str) -> ModelService:
+def _service(scorer: Scorer, name: str, options: ServingOptions | None = None) -> ModelService:
     bundle = Bundle(
         path=Path("unused"),
         version=f"v-{name}",
@@ -33,7 +39,7 @@ def _service(scorer: Scorer, name: str) -> ModelService:
         metrics={},
         created_at=TRAINED.isoformat(),
     )
-    return ModelService(bundle)
+    return ModelService(bundle, options or ServingOptions())
 
 
 @pytest.fixture
@@ -95,3 +101,33 @@ def test_score_keeps_order_and_names_unknown_items(dot):
 def test_score_unknown_user_uses_popularity_baseline(dot):
     cold, scores = dot.score("stranger", ["a", "b"])
     assert cold and scores == pytest.approx(np.log1p([1, 50]).tolist(), rel=1e-6)
+
+
+def _neumf(candidates: int) -> ModelService:
+    """GMF part ranks a > b > c > d; the MLP part lifts d above everything (full: d, a, b, c)."""
+    arrays = {
+        "gmf_user": np.array([[1.0]], np.float32),
+        "gmf_item": np.array([[4.0], [3.0], [2.0], [1.0]], np.float32),
+        "mlp_user": np.array([[1.0]], np.float32),
+        "mlp_item": np.array([[0.0], [0.0], [0.0], [10.0]], np.float32),
+        "mlp_w0": np.array([[0.0], [1.0]], np.float32),
+        "mlp_b0": np.zeros(1, np.float32),
+        "out_w": np.array([1.0, 1.0], np.float32),
+        "out_b": np.zeros(1, np.float32),
+    }
+    return _service(NCFScorer(arrays, {}), "neumf", ServingOptions(ranking_candidates=candidates))
+
+
+def test_dense_head_ranks_only_what_retrieval_proposes():
+    def top(service: ModelService) -> list[str]:
+        result = service.recommend("u", History.empty(), RecommendOptions(k=2))
+        return [item.item_id for item in result.items]
+
+    assert top(_neumf(candidates=10)) == ["d", "a"]  # catalog within the count: exact
+    two_stage = _neumf(candidates=2)
+    assert two_stage.two_stage and top(two_stage) == ["a", "b"]  # d was never proposed
+    scores = [
+        item.score
+        for item in two_stage.recommend("u", History.empty(), RecommendOptions(k=2)).items
+    ]
+    assert scores == [4.0, 3.0]  # ranked by the full model's scores
