@@ -71,6 +71,8 @@ class EncodedInteractions:
     timestamps: np.ndarray  # int64
     user_map: IdMap
     item_map: IdMap
+    # per item index, its "|"-separated genres ("" when unknown); empty without item metadata
+    item_genres: tuple[str, ...] = ()
 
     @classmethod
     def encode(
@@ -86,6 +88,7 @@ class EncodedInteractions:
         users = user_map.encode(frame["user"].to_numpy())
         items = item_map.encode(frame["item"].to_numpy())
         keep = (users >= 0) & (items >= 0)
+        genres = dict(zip(data.items["item"], data.items["genres"], strict=True))
         return cls(
             users=users[keep],
             items=items[keep],
@@ -93,6 +96,7 @@ class EncodedInteractions:
             timestamps=frame["timestamp"].to_numpy(np.int64)[keep],
             user_map=user_map,
             item_map=item_map,
+            item_genres=tuple(genres.get(i, "") for i in item_map.ids) if genres else (),
         )
 
     def __len__(self) -> int:
@@ -115,6 +119,7 @@ class EncodedInteractions:
             timestamps=self.timestamps[mask_or_index],
             user_map=self.user_map,
             item_map=self.item_map,
+            item_genres=self.item_genres,
         )
 
     def item_counts(self) -> np.ndarray:

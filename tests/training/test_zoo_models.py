@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from training.models.als import ALSConfig, ImplicitALS, _Observed, _solve
 from training.models.base import create_model
 from training.models.ease import ease_weights
 from training.models.two_tower import genre_features
-from training.vocab import EncodedInteractions, IdMap
+from training.vocab import EncodedInteractions
 
 
 def _params(name: str, **extra: object) -> dict:
@@ -75,13 +77,13 @@ def test_neumf_pretraining_starts_from_gmf_and_mlp() -> None:
 
 
 def test_two_tower_uses_genre_features_and_exports_unit_vectors() -> None:
-    data = group_blocks()
-    genres = ["A|Drama" if int(i[1:]) < 12 else "B" for i in data.item_map.ids]
-    items = pd.DataFrame({"item": list(data.item_map.ids), "title": "", "genres": genres})
-    features = genre_features(items, data.item_map)
+    blocks = group_blocks()
+    genres = tuple("A|Drama" if int(i[1:]) < 12 else "B" for i in blocks.item_map.ids)
+    data = dataclasses.replace(blocks, item_genres=genres)
+    features = genre_features(data.item_genres)
     assert features.shape == (data.n_items, 3) and features.sum() == 36
     model = create_model("two-tower", **_params("two-tower"))
-    model.fit(data, item_features=features)
+    model.fit(data)
     keras_model = model.keras_model()
     np.testing.assert_array_equal(keras_model.features.numpy(), features)
     arrays = model.export().arrays
@@ -89,16 +91,29 @@ def test_two_tower_uses_genre_features_and_exports_unit_vectors() -> None:
         np.testing.assert_allclose(np.linalg.norm(arrays[name], axis=1), 1.0, atol=1e-5)
 
 
-def test_two_tower_rejects_misaligned_item_features() -> None:
-    model = create_model("two-tower", **_params("two-tower"))
-    with pytest.raises(ValueError, match="item_features has 3 rows; expected 24"):
-        model.fit(group_blocks(), item_features=np.zeros((3, 2), np.float32))
+def test_two_tower_without_genres_has_no_feature_input() -> None:
+    genres = tuple("A" for _ in group_blocks().item_map.ids)
+    for data, switch in (
+        (group_blocks(), True),
+        (dataclasses.replace(group_blocks(), item_genres=genres), False),
+    ):
+        model = create_model("two-tower", **{**_params("two-tower"), "genres": switch})
+        model.fit(data)
+        assert model.item_features is None
 
 
 def test_genre_features_gives_items_without_metadata_a_zero_row() -> None:
-    items = pd.DataFrame({"item": ["a"], "title": [""], "genres": ["X|Y"]})
-    features = genre_features(items, IdMap(("a", "b")))
-    np.testing.assert_array_equal(features, [[1, 1], [0, 0]])
+    np.testing.assert_array_equal(genre_features(["X|Y", ""]), [[1, 1], [0, 0]])
+
+
+def test_encoding_carries_item_genres_through_subsets() -> None:
+    frame = pd.DataFrame(
+        {"user": ["u", "u", "v"], "item": ["a", "b", "a"], "rating": 1.0, "timestamp": 0}
+    )
+    items = pd.DataFrame({"item": ["a"], "title": ["A"], "genres": ["X|Y"]})
+    encoded = EncodedInteractions.encode(Interactions(frame, "t", items))
+    assert encoded.item_genres == ("X|Y", "") and encoded.subset([0]).item_genres == ("X|Y", "")
+    assert EncodedInteractions.encode(Interactions(frame, "t")).item_genres == ()
 
 
 def test_bias_model_recovers_item_and_user_offsets() -> None:

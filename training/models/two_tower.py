@@ -3,31 +3,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from training.models._implicit import SampledConfig
 from training.models._sampled import SampledRecommender
 from training.models.base import ExportedModel, FitHistory, register
-from training.vocab import EncodedInteractions, IdMap
+from training.vocab import EncodedInteractions
 
 
 class TwoTowerConfig(SampledConfig):
     factors: int = Field(64, ge=1, le=1024)
     l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's embeddings")
     margin: float = Field(0.5, gt=0, le=2, description="triplet margin on cosine similarity")
+    genres: bool = Field(True, description="feed item genres to the item tower, when known")
 
 
-def genre_features(items: pd.DataFrame, item_map: IdMap) -> np.ndarray:
-    """Multi-hot genres (float32, one row per index of `item_map`) from the item table's
-    "|"-separated genres column; items without metadata get a zero row."""
-    by_item = dict(zip(items["item"], items["genres"], strict=True))
-    names = [[g for g in by_item.get(item, "").split("|") if g] for item in item_map.ids]
+def genre_features(item_genres: Sequence[str]) -> np.ndarray:
+    """Multi-hot genres (float32, one row per item) from "|"-separated genre strings; items
+    without genres get a zero row."""
+    names = [[g for g in genres.split("|") if g] for genres in item_genres]
     vocabulary = {g: n for n, g in enumerate(sorted({g for row in names for g in row}))}
-    features = np.zeros((len(item_map), len(vocabulary)), np.float32)
+    features = np.zeros((len(names), len(vocabulary)), np.float32)
     for row, genres in enumerate(names):
         features[row, [vocabulary[g] for g in genres]] = 1.0
     return features
@@ -42,16 +42,11 @@ class TwoTower(SampledRecommender):
     config: TwoTowerConfig
     sampling = "pairwise"
 
-    def fit(
-        self, train: EncodedInteractions, item_features: np.ndarray | None = None
-    ) -> FitHistory:
-        """As every model; `item_features` (n_items, f), aligned with train.item_map, feed
-        the item tower (see `genre_features`)."""
-        if item_features is not None and len(item_features) != train.n_items:
-            raise ValueError(
-                f"item_features has {len(item_features)} rows; expected {train.n_items}"
-            )
-        self.item_features = item_features
+    def fit(self, train: EncodedInteractions) -> FitHistory:
+        """As every model; the item tower also reads the items' genres when the data has
+        them and `genres` is on."""
+        features = genre_features(train.item_genres) if self.config.genres else None
+        self.item_features = features if features is not None and features.size else None
         return super().fit(train)
 
     def build(self, n_users: int, n_items: int) -> Any:
