@@ -44,6 +44,10 @@ class Interactions:
     def __len__(self) -> int:
         return len(self.frame)
 
+    def with_rows(self, frame: pd.DataFrame) -> Interactions:
+        """The same dataset (name, item metadata) with other interaction rows, e.g. a split."""
+        return Interactions(frame, self.name, self.items)
+
     def fingerprint(self) -> str:
         """sha256 of the interaction rows in a canonical order: same data, same fingerprint."""
         ordered = self.frame.sort_values(list(INTERACTION_COLUMNS), kind="stable")

@@ -31,7 +31,7 @@ def holdout_metrics(
     """Offline metrics from a RANK-style per-user holdout of the data (rmse too when the
     model predicts ratings), recorded in the manifest and exposed on /metrics."""
     train_frame, test_frame = rank_split(dedupe_latest(data.frame), np.random.default_rng(seed))
-    train = EncodedInteractions.encode(Interactions(train_frame, data.name))
+    train = EncodedInteractions.encode(data.with_rows(train_frame))
     model = make_model()
     model.fit(train)
     metrics, _ = evaluate_ranking(model, train, test_frame, k)
@@ -54,14 +54,13 @@ def train_and_export(
     metrics = holdout_metrics(make_model, data, seed) if holdout else {}
     if metrics:
         log.info("holdout %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
-    encoded = EncodedInteractions.encode(Interactions(dedupe_latest(data.frame), data.name))
+    encoded = EncodedInteractions.encode(data.with_rows(dedupe_latest(data.frame)))
     model = make_model()
     model.fit(encoded)
 
     def write_report(path: Path) -> None:
         from training.report import write_training_report
 
-        genres = dict(zip(data.items["item"], data.items["genres"], strict=True))
         write_training_report(
             path,
             model_name=model.name,
@@ -69,7 +68,7 @@ def train_and_export(
             metrics=metrics,
             exported=model.export(),
             train=encoded,
-            item_genres=[genres.get(i, "") for i in encoded.item_map.ids],
+            item_genres=list(encoded.item_genres) or [""] * encoded.n_items,
             params=model.config.model_dump(mode="json"),
         )
 

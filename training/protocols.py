@@ -114,7 +114,7 @@ def evaluate_ranking(
 def run_rank(make_model: Callable[[], Recommender], data: Interactions, k: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     train_frame, test_frame = rank_split(dedupe_latest(data.frame), rng)
-    train = EncodedInteractions.encode(Interactions(train_frame, data.name))
+    train = EncodedInteractions.encode(data.with_rows(train_frame))
     model = make_model()
     fit_s = _fit(model, train)
     metrics, rec_s = evaluate_ranking(model, train, test_frame, k)
@@ -139,7 +139,7 @@ def run_loo(make_model: Callable[[], Recommender], data: Interactions, k: int, s
     rng = np.random.default_rng(seed)
     frame = dedupe_latest(data.frame)
     train_frame, test_frame = loo_split(frame)
-    train = EncodedInteractions.encode(Interactions(train_frame, data.name))
+    train = EncodedInteractions.encode(data.with_rows(train_frame))
     model = make_model()
     fit_s = _fit(model, train)
     universe = np.array(sorted(frame["item"].unique()), dtype=object)
@@ -191,7 +191,7 @@ def run_rmse(
     make_model: Callable[[], Recommender], data: Interactions, seed: int, source: Path | None
 ) -> dict:
     train_frame, test_frame = rmse_split(data, source, seed)
-    train = EncodedInteractions.encode(Interactions(train_frame, data.name))
+    train = EncodedInteractions.encode(data.with_rows(train_frame))
     model = make_model()
     fit_s = _fit(model, train)
     start = time.perf_counter()
