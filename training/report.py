@@ -89,7 +89,7 @@ def _table(rows: Sequence[dict[str, Any]], *, highlight: bool = False) -> str:
 
 
 def _curves(history: FitHistory | None, title: str) -> str:
-    if history is None or not history.epochs:
+    if history is None or not any(history.epochs):
         return _note(f"{title}: no per-epoch history (not an iterative model)")
     return _img(plots.training_curves(history.epochs, title), f"training curves of {title}")
 

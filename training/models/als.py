@@ -124,10 +124,10 @@ class ImplicitALS(Recommender):
         for iteration in range(cfg.iterations):
             self.user_factors = _solve(self.user_factors, self.item_factors, by_user, cfg)
             self.item_factors = _solve(self.item_factors, self.user_factors, by_item, cfg)
-            figures = {} if ranker is None else {"val_ndcg@10": ranker(self.export().scorer())}
-            self.history.epochs.append(figures)
-            log.info("iteration=%d %s", iteration + 1,
-                     " ".join(f"{k}={v:.4f}" for k, v in figures.items()))  # fmt: skip
+            if ranker is not None:
+                figures = {"val_ndcg@10": ranker(self.export().scorer())}
+                self.history.epochs.append(figures)
+                log.info("iteration=%d val_ndcg@10=%.4f", iteration + 1, figures["val_ndcg@10"])
         self._scorer = None
         return self.history
 
