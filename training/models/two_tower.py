@@ -16,7 +16,8 @@ from training.vocab import EncodedInteractions
 
 
 class TwoTowerConfig(SampledConfig):
-    factors: int = Field(64, ge=1, le=1024)
+    # 32 matched 64 on validation ndcg@10 (0.1148 vs 0.1142 on ml-100k) in half the time
+    factors: int = Field(32, ge=1, le=1024)
     l2: float = Field(1e-4, ge=0, le=10, description="L2 weight on the batch's embeddings")
     margin: float = Field(0.5, gt=0, le=2, description="triplet margin on cosine similarity")
     genres: bool = Field(True, description="feed item genres to the item tower, when known")
