@@ -199,7 +199,7 @@ class NCFScorer(Scorer):
     Arrays: optional gmf_user (U, g), gmf_item (I, g); optional mlp_user (U, m), mlp_item
     (I, m) with mlp_w0 (2m, h0), mlp_b0 (h0,), mlp_w1, mlp_b1, ... (ReLU after each); out_w
     (g + h_last,) and out_b (1,) on the concatenation [gmf_user * gmf_item, mlp output];
-    optional item_bias (I,) added to the output.
+    optional item_bias (I,) and user_bias (U,) added to the output.
     Item embeddings for similarity: the concatenation of the item's gmf and mlp embeddings.
     """
 
@@ -255,6 +255,8 @@ class NCFScorer(Scorer):
         scores = np.full((len(users), len(items)), self.out_b, np.float32)
         if "item_bias" in self.arrays:
             scores += np.asarray(self.arrays["item_bias"], np.float32)[items]
+        if "user_bias" in self.arrays:
+            scores += np.asarray(self.arrays["user_bias"], np.float32)[users][:, None]
         if self.gmf is not None:
             scores += (self.gmf[0][users] * self.gmf_w) @ self.gmf[1][items].T
         if self.mlp is not None:
@@ -278,6 +280,8 @@ class NCFScorer(Scorer):
         scores = np.full(self.n_items, self.out_b, np.float32)
         if "item_bias" in self.arrays:
             scores += np.asarray(self.arrays["item_bias"], np.float32)
+        if "user_bias" in self.arrays:
+            scores += float(self.arrays["user_bias"][user])
         if self.gmf is not None:
             scores += self.gmf[1] @ (self.gmf[0][user] * self.gmf_w)
         return scores

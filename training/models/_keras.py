@@ -161,6 +161,17 @@ def fit_epochs(
         model.set_weights(best_weights)
 
 
+def _output_init(
+    gmf_factors: int, mlp_layers: list[int] | tuple[int, ...], seed: int
+) -> keras.initializers.Initializer:
+    """Output weights: 1 on the GMF part, 0 on the MLP part beside it; Glorot for an MLP alone."""
+    if not gmf_factors:
+        return keras.initializers.GlorotUniform(seed + 99)
+    weights = np.zeros((gmf_factors + (mlp_layers[-1] if mlp_layers else 0), 1), np.float32)
+    weights[:gmf_factors] = 1.0
+    return keras.initializers.Constant(weights)
+
+
 def _normal(seed: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(stddev=0.05, seed=seed)
 
@@ -169,10 +180,14 @@ def _normal(seed: int) -> keras.initializers.Initializer:
 class NCFModel(keras.Model):
     """Neural collaborative filtering (He et al. 2017) as logits: a GMF part (elementwise
     product of embeddings), an MLP part (concatenated embeddings through ReLU layers), or both
-    (NeuMF), joined by one output unit, plus an item bias (popularity, which the product
-    alone learns slowly). `gmf_factors=0` or empty `mlp_layers` drops a part. The L2 penalty
-    covers the batch's embedding rows (mean) and the dense kernels, so that the output layer
-    cannot undo the embeddings' shrinkage by growing.
+    (NeuMF), joined by one output unit, plus user and item biases (popularity, which the
+    product alone learns slowly). `gmf_factors=0` or empty `mlp_layers` drops a part.
+
+    The L2 penalty covers the batch's embedding rows (mean) and the dense kernels. For the GMF
+    part it weighs the effective user factors p_u * h (h: the output weights of the GMF part),
+    so that the output layer cannot undo the embeddings' shrinkage by growing. The output
+    starts as a plain dot product (GMF weights 1, MLP weights 0 when both parts are there),
+    so that NeuMF begins as matrix factorization and the MLP learns what it adds.
 
     `mlp_layers[0]` is the width of the concatenated embeddings (half per side); the others are
     the dense ReLU layers, as in the paper. Input: int32 (batch, 2) of (user, item).
@@ -216,17 +231,19 @@ class NCFModel(keras.Model):
                 for n, width in enumerate(mlp_layers[1:])
             ]
         self.item_bias = keras.layers.Embedding(n_items, 1, embeddings_initializer="zeros")
+        self.user_bias = keras.layers.Embedding(n_users, 1, embeddings_initializer="zeros")
         self.out = keras.layers.Dense(
-            1, kernel_initializer=keras.initializers.GlorotUniform(seed + 99)
+            1, kernel_initializer=_output_init(gmf_factors, mlp_layers, seed)
         )
 
     def call(self, inputs: Any) -> Any:
         users, items = inputs[:, 0], inputs[:, 1]
         parts, penalty = [], 0.0
+        gmf_user = None
         if self.gmf_user is not None:
-            p, q = self.gmf_user(users), self.gmf_item(items)
-            parts.append(p * q)
-            penalty += ops.sum(p * p, axis=1) + ops.sum(q * q, axis=1)
+            gmf_user, q = self.gmf_user(users), self.gmf_item(items)
+            parts.append(gmf_user * q)
+            penalty += ops.sum(q * q, axis=1)
         if self.mlp_user is not None:
             p, q = self.mlp_user(users), self.mlp_item(items)
             penalty += ops.sum(p * p, axis=1) + ops.sum(q * q, axis=1)
@@ -234,11 +251,16 @@ class NCFModel(keras.Model):
             for layer in self.hidden:
                 hidden = layer(hidden)
             parts.append(hidden)
-        bias = self.item_bias(items)[:, 0]
+        item_bias, user_bias = self.item_bias(items)[:, 0], self.user_bias(users)[:, 0]
+        penalty += item_bias * item_bias + user_bias * user_bias
+        bias = item_bias + user_bias
         joined = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=1)
         logits = self.out(joined)[:, 0] + bias
+        if gmf_user is not None:  # the effective user factors, as exported
+            effective = gmf_user * self.out.kernel[: self.settings["gmf_factors"], 0]
+            penalty += ops.sum(effective * effective, axis=1)
         kernels = sum(ops.sum(layer.kernel * layer.kernel) for layer in [*self.hidden, self.out])
-        self.add_loss(self.settings["l2"] * (ops.mean(penalty + bias * bias) + 1e-3 * kernels))
+        self.add_loss(self.settings["l2"] * (ops.mean(penalty) + 1e-3 * kernels))
         return logits
 
     def get_config(self) -> dict[str, Any]:
@@ -256,6 +278,7 @@ class NCFModel(keras.Model):
             for n, layer in enumerate(self.hidden):
                 arrays[f"mlp_w{n}"], arrays[f"mlp_b{n}"] = (w.numpy() for w in layer.weights)
         arrays["item_bias"] = self.item_bias.embeddings.numpy()[:, 0]
+        arrays["user_bias"] = self.user_bias.embeddings.numpy()[:, 0]
         arrays["out_w"] = self.out.kernel.numpy()[:, 0]
         arrays["out_b"] = self.out.bias.numpy()
         return arrays

@@ -20,7 +20,7 @@ LAYERS_HELP = "width of the concatenated embeddings, then of each dense ReLU lay
 
 
 class GMFConfig(SampledConfig):
-    factors: int = Field(32, ge=1, le=1024)
+    factors: int = Field(64, ge=1, le=1024)
     l2: float = Field(1e-2, ge=0, le=10, description=L2_HELP)
 
 
@@ -30,7 +30,7 @@ class MLPConfig(SampledConfig):
 
 
 class NeuMFConfig(SampledConfig):
-    factors: int = Field(32, ge=1, le=1024, description="GMF embedding width")
+    factors: int = Field(64, ge=1, le=1024, description="GMF embedding width")
     layers: Layers = Field((64, 32, 16), min_length=2, max_length=6, description=LAYERS_HELP)
     l2: float = Field(1e-2, ge=0, le=10, description=L2_HELP)
     pretrain: bool = Field(False, description="start from separately trained GMF and MLP")
@@ -60,6 +60,7 @@ class GMF(SampledRecommender):
             "user_factors": tables["gmf_user"] * tables["out_w"],
             "item_factors": tables["gmf_item"],
             "item_bias": tables["item_bias"],
+            "user_bias": tables["user_bias"],
         }
         return ExportedModel("dot", arrays, {"global_bias": float(tables["out_b"][0])})
 
@@ -120,15 +121,14 @@ class NeuMF(SampledRecommender):
 
 def _combine(neumf: Any, gmf: Any, mlp: Any, alpha: float) -> None:
     """NeuMF initialised from trained parts: their embeddings and layers, and the output
-    weights [alpha h_gmf, (1 - alpha) h_mlp] with the biases (output, item) mixed alike."""
+    weights [alpha h_gmf, (1 - alpha) h_mlp] with the biases (output, item, user) mixed alike."""
     neumf.gmf_user.set_weights(gmf.gmf_user.get_weights())
     neumf.gmf_item.set_weights(gmf.gmf_item.get_weights())
     neumf.mlp_user.set_weights(mlp.mlp_user.get_weights())
     neumf.mlp_item.set_weights(mlp.mlp_item.get_weights())
-    mixed_bias = (
-        alpha * gmf.item_bias.get_weights()[0] + (1 - alpha) * mlp.item_bias.get_weights()[0]
-    )
-    neumf.item_bias.set_weights([mixed_bias])
+    for name in ("item_bias", "user_bias"):
+        parts = getattr(gmf, name).get_weights()[0], getattr(mlp, name).get_weights()[0]
+        getattr(neumf, name).set_weights([alpha * parts[0] + (1 - alpha) * parts[1]])
     for target, source in zip(neumf.hidden, mlp.hidden, strict=True):
         target.set_weights(source.get_weights())
     (gmf_w, gmf_b), (mlp_w, mlp_b) = gmf.out.get_weights(), mlp.out.get_weights()
