@@ -13,9 +13,11 @@ from training.models.base import ExportedModel, register
 
 
 class BPRConfig(FactorSampledConfig):
-    """Hyperparameters of bpr; 8 sampled items per positive won on validation ndcg@10."""
+    """Hyperparameters of bpr: 8 sampled items per positive and L2 0.02 won on validation
+    ndcg@10 (see benchmarks/RESULTS.md)."""
 
     negatives: int = Field(8, ge=1, le=100, description="sampled negatives per positive")
+    l2: float = Field(2e-2, ge=0, le=10, description="L2 weight on the batch's rows")
 
 
 @register
