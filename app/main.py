@@ -94,27 +94,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        # no ORJSONResponse (deprecated in FastAPI 0.165): with a response_model, Pydantic
-        # serialises straight to JSON bytes, which is the fast path
+        # the hot recommendation routes write their JSON with orjson themselves (routes/
+        # recommendations.py); the others let Pydantic serialise their response_model
     )
-    app.state.settings = settings or get_settings()
-    settings = app.state.settings
+    settings = settings or get_settings()
+    app.state.settings = settings
     app.state.models = ModelState(
         options=ServingOptions(settings.ann_threshold, settings.ranking_candidates)
     )
     app.state.metrics = Metrics()
-    app.state.responses = ResponseCache(app.state.settings.response_cache_size)
+    app.state.responses = ResponseCache(settings.response_cache_size)
     install_error_handlers(app)
     for module in (recommendations, interactions, catalog, models, ops):
         app.include_router(module.router)
-    if app.state.settings.cors_origins:
+    if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=app.state.settings.cors_origins,
+            allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT"],
             allow_headers=["*"],
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=app.state.settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 

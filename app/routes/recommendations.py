@@ -46,7 +46,7 @@ async def _current_view(request: Request) -> StoreView:
     """The store view, first brought up to date if another worker signalled a write."""
     view: StoreView = request.app.state.view
     if view.is_stale():
-        await run_in_threadpool(view.refresh)
+        await run_in_threadpool(view.catch_up)
     return view
 
 

@@ -161,6 +161,11 @@ def build_scorer(kind: str, arrays: Mapping[str, np.ndarray], params: Mapping[st
     return cls(arrays, params)
 
 
+# which items to score: an index array, or ALL_ITEMS (a view of every row, no table copy)
+ItemSelection = np.ndarray | slice
+ALL_ITEMS = slice(None)
+
+
 def _dense_layers(hidden: np.ndarray, weights: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """Dense ReLU layers applied to the last axis of `hidden`."""
     for w, b in weights:
@@ -242,8 +247,8 @@ class NCFScorer(Scorer):
     def n_items(self) -> int:
         return len((self.gmf or self.mlp)[1])  # type: ignore[index]
 
-    def _mlp_part(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """MLP output contribution, shape (len(users), len(items))."""
+    def _mlp_part(self, users: np.ndarray, items: ItemSelection) -> np.ndarray:
+        """MLP output contribution, shape (len(users), number of items)."""
         w0, b0 = self.layers[0]
         m = self.mlp[0].shape[1]  # type: ignore[index]
         from_user = self.mlp[0][users] @ w0[:m] + b0  # type: ignore[index]
@@ -251,40 +256,38 @@ class NCFScorer(Scorer):
         hidden = np.maximum(from_user[:, None, :] + from_item[None, :, :], 0.0)
         return _dense_layers(hidden, self.layers[1:]) @ self.mlp_w
 
-    def _score(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        scores = np.full((len(users), len(items)), self.out_b, np.float32)
+    def _linear(self, users: np.ndarray, items: ItemSelection) -> np.ndarray:
+        """The logit without the MLP part: output bias, user and item biases, GMF part."""
+        count = self.n_items if isinstance(items, slice) else len(items)
+        scores = np.full((len(users), count), self.out_b, np.float32)
         if "item_bias" in self.arrays:
             scores += np.asarray(self.arrays["item_bias"], np.float32)[items]
         if "user_bias" in self.arrays:
             scores += np.asarray(self.arrays["user_bias"], np.float32)[users][:, None]
         if self.gmf is not None:
             scores += (self.gmf[0][users] * self.gmf_w) @ self.gmf[1][items].T
+        return scores
+
+    def _score(self, users: np.ndarray, items: ItemSelection) -> np.ndarray:
+        scores = self._linear(users, items)
         if self.mlp is not None:
             scores += self._mlp_part(users, items)
         return scores
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
-        items = np.arange(self.n_items)
         width = self.layers[0][0].shape[1] if self.layers else 1
         chunk = max(1, self.USER_CHUNK_VALUES // max(1, self.n_items * width))
-        parts = [self._score(users[s : s + chunk], items) for s in range(0, len(users), chunk)]
+        parts = [self._score(users[s : s + chunk], ALL_ITEMS) for s in range(0, len(users), chunk)]
         return np.concatenate(parts) if parts else np.zeros((0, self.n_items), np.float32)
 
     def score_pairs(self, user: int, items: np.ndarray) -> np.ndarray:
         return self._score(np.array([user]), np.asarray(items))[0]
 
     def retrieval_scores(self, user: int) -> np.ndarray:
-        """The logit's dot-product part for every item (output and item biases, plus the GMF
-        part when there is one): one matrix-vector product, the retrieval stage before the
-        dense layers rank its candidates. For an MLP alone it is the learned item bias."""
-        scores = np.full(self.n_items, self.out_b, np.float32)
-        if "item_bias" in self.arrays:
-            scores += np.asarray(self.arrays["item_bias"], np.float32)
-        if "user_bias" in self.arrays:
-            scores += float(self.arrays["user_bias"][user])
-        if self.gmf is not None:
-            scores += self.gmf[1] @ (self.gmf[0][user] * self.gmf_w)
-        return scores
+        """The logit's dot-product part for every item (biases, plus the GMF part when there
+        is one): one matrix-vector product, the retrieval stage before the dense layers rank
+        its candidates. For an MLP alone it is the learned item bias."""
+        return self._linear(np.array([user]), ALL_ITEMS)[0]
 
     def item_embeddings(self) -> np.ndarray:
         parts = [pair[1] for pair in (self.gmf, self.mlp) if pair is not None]

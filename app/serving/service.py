@@ -133,11 +133,10 @@ class ModelService:
         """This bundle's indices (-1 where unknown) of the history's items, translated by a
         table that grows with the view's item list instead of per request."""
         names, indices = self._code_table
-        if names is not history.item_names or len(indices) < len(history.item_names):
-            names, known = history.item_names, indices if names is history.item_names else []
-            count = len(names)
-            fresh = self.bundle.item_map.encode(names[len(known) : count])
-            indices = np.concatenate([known, fresh]).astype(np.int32)
+        if names is not history.item_names:  # another view: start a table for it
+            names, indices = history.item_names, np.empty(0, np.int32)
+        if len(indices) < len(names):  # the view learned new items since
+            indices = np.concatenate([indices, self.bundle.item_map.encode(names[len(indices) :])])
             self._code_table = (names, indices)
         return indices[history.item_codes]
 
@@ -157,10 +156,9 @@ class ModelService:
         return bool(newer.any())
 
     def _user_scores(self, user_id: str, history: History) -> tuple[np.ndarray, str]:
-        """Scores of every item and how they were obtained (model, fold_in or popularity)."""
+        """Scores of every item, and how they were obtained (fold_in, model or popularity), for
+        a user whose model row is missing or older than their history."""
         user = self.bundle.user_map.get(user_id)
-        if user >= 0 and not self._has_newer(history):
-            return self.bundle.scorer.score_users(np.array([user]))[0], "model"
         items = self._history_items(history)
         known = items >= 0
         if known.any():

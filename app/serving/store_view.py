@@ -112,19 +112,29 @@ class StoreView:
     def refresh(self) -> int:
         """Read interactions the view does not hold yet, and the hidden items; the count read."""
         with self._refreshing:
-            token = self._signal.token() if self._signal is not None else None
-            self._expire_gaps()
-            catching_up = self._newest_id > 0  # gaps in the first load are history, not lag
-            read = 0
-            with self._sessions() as session:
-                for rows in interactions_since(session, self._newest_id, list(self._gaps)):
-                    self._apply(rows, catching_up)
-                    read += len(rows)
-                hidden = frozenset(hidden_item_ids(session))
-            if hidden != self.hidden:
-                self.hidden, self.hidden_version = hidden, self.hidden_version + 1
-            self._seen_token = token
-            return read
+            return self._read_new()
+
+    def catch_up(self) -> None:
+        """Refresh if the view is still stale once its turn comes, so that requests which all
+        noticed one signal wait for one store read instead of making one each."""
+        with self._refreshing:
+            if self.is_stale():
+                self._read_new()
+
+    def _read_new(self) -> int:
+        token = self._signal.token() if self._signal is not None else None
+        self._expire_gaps()
+        catching_up = self._newest_id > 0  # gaps in the first load are history, not lag
+        read = 0
+        with self._sessions() as session:
+            for rows in interactions_since(session, self._newest_id, list(self._gaps)):
+                self._apply(rows, catching_up)
+                read += len(rows)
+            hidden = frozenset(hidden_item_ids(session))
+        if hidden != self.hidden:
+            self.hidden, self.hidden_version = hidden, self.hidden_version + 1
+        self._seen_token = token
+        return read
 
     def changed(self) -> None:
         """After this process wrote to the store: refresh now, then tell the other workers."""

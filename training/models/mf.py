@@ -47,13 +47,13 @@ class MatrixFactorization(Recommender):
         self.rating_range = (float(train.ratings.min()), float(train.ratings.max()))
         if cfg.validation_fraction <= 0 or len(train) < 50:
             self.model = self._train(train, None, cfg.epochs, self.history.epochs, self.name)
-            return self.history
-        fit_part, valid = random_split(train, cfg.validation_fraction, rng)
-        self.model = self._train(fit_part, valid, cfg.epochs, self.history.epochs, self.name)
-        if cfg.refit:
-            best = int(np.argmin([e["val_rmse"] for e in self.history.epochs])) + 1
-            keras.utils.set_random_seed(cfg.seed)
-            self.model = self._train(train, None, best, [], f"{self.name} refit")
+        else:
+            fit_part, valid = random_split(train, cfg.validation_fraction, rng)
+            self.model = self._train(fit_part, valid, cfg.epochs, self.history.epochs, self.name)
+            if cfg.refit:
+                best = int(np.argmin([e["val_rmse"] for e in self.history.epochs])) + 1
+                keras.utils.set_random_seed(cfg.seed)
+                self.model = self._train(train, None, best, [], f"{self.name} refit")
         self._scorer = None
         return self.history
 
