@@ -57,3 +57,9 @@ def leave_one_out(data: EncodedInteractions) -> Split:
     rank, size = _rank_within_user(data.users, order)
     test = (size >= 2) & (rank == 0)
     return data.subset(~test), data.subset(test)
+
+
+def recency_rank(data: EncodedInteractions) -> np.ndarray:
+    """Each row's position from its user's latest row (0 = latest; ties: the later row)."""
+    order = np.lexsort((-np.arange(len(data)), -data.timestamps, data.users))
+    return _rank_within_user(data.users, order)[0]

@@ -1,8 +1,17 @@
 import numpy as np
+import pandas as pd
 
 from training.datasets.synthetic import make_synthetic
+from training.interactions import Interactions
+from training.models._implicit import recency_weights
 from training.sampling import positive_codes, sample_negatives, sample_pairs
-from training.splits import chronological_split, leave_one_out, random_split, stratified_split
+from training.splits import (
+    chronological_split,
+    leave_one_out,
+    random_split,
+    recency_rank,
+    stratified_split,
+)
 from training.vocab import EncodedInteractions
 
 
@@ -63,3 +72,23 @@ def test_negatives_for_nearly_saturated_user(rng):
     items = np.arange(9)
     codes = positive_codes(users, items, 10)
     assert set(sample_negatives(users, 10, codes, rng).tolist()) == {9}
+
+
+def test_recency_rank_counts_newer_rows_of_the_same_user():
+    frame = pd.DataFrame({"user": ["a", "a", "a", "b", "b"], "item": ["1", "2", "3", "1", "2"],
+                          "rating": 1.0, "timestamp": [30, 10, 10, 5, 9]})  # fmt: skip
+    data = EncodedInteractions.encode(Interactions(frame, "tiny"))
+    # user a: row 0 is newest; rows 1 and 2 tie, and the later row counts as newer
+    assert recency_rank(data).tolist() == [0, 2, 1, 1, 0]
+
+
+def test_recency_weights_favour_latest_rows_and_average_one():
+    data = _data()
+    weights = recency_weights(data, 5.0)
+    assert weights.dtype == np.float32 and abs(weights.mean() - 1) < 1e-5
+    rank = recency_rank(data)
+    for user in range(5):
+        mine = data.users == user
+        assert weights[mine][np.argmin(rank[mine])] == weights[mine].max()
+        assert np.all(np.diff(weights[mine][np.argsort(rank[mine])]) <= 0)
+    assert np.all(recency_weights(data, 0) == 1)

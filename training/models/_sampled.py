@@ -17,6 +17,7 @@ from training.models._implicit import (
     ValidationRanker,
     carve_validation,
     positives,
+    recency_weights,
     shuffled,
 )
 from training.models.base import ExportedModel, FitHistory, Recommender
@@ -28,7 +29,8 @@ class SampledRecommender(Recommender):
     """Builds a Keras model and fits it on positives plus sampled negatives.
 
     `sampling` "pointwise" feeds ((user, item) pairs, 0/1 labels) to a binary cross-entropy on
-    logits; "pairwise" feeds (user, positive, negative) triples to `pairwise_loss`.
+    logits; "pairwise" feeds (user, positive, negative) triples to `pairwise_loss`. Each row's
+    loss is weighted by its positive's recency weight.
     """
 
     config: SampledConfig
@@ -49,12 +51,13 @@ class SampledRecommender(Recommender):
         return self.model
 
     def pairwise_loss(self, model: Any, triples: Any) -> Any:
-        """BPR: -log sigmoid(score(u, i) - score(u, j)), from one call on the stacked pairs."""
+        """Per triple, BPR's -log sigmoid(score(u, i) - score(u, j)), from one model call on
+        the stacked pairs."""
         from keras import ops
 
         pairs = ops.concatenate([triples[:, :2], triples[:, ::2]], axis=0)
         positive, negative = ops.split(ops.reshape(model(pairs), (-1,)), 2)
-        return -ops.mean(ops.log_sigmoid(positive - negative))
+        return -ops.log_sigmoid(positive - negative)
 
     def fit(self, train: EncodedInteractions) -> FitHistory:
         import keras
@@ -87,27 +90,30 @@ class SampledRecommender(Recommender):
         n_items = fit_part.n_items
         model(np.zeros((1, 2), np.int32))
         codes = positive_codes(fit_part.users, fit_part.items, n_items)
+        weights = recency_weights(fit_part, cfg.recency)
 
         def epoch_data() -> tuple[np.ndarray, ...]:
             if self.sampling == "pairwise":
                 users = np.repeat(fit_part.users, cfg.negatives)
                 chosen = np.repeat(fit_part.items, cfg.negatives)
                 other = sample_negatives(users, n_items, codes, rng)
-                return shuffled(rng, np.stack([users, chosen, other], axis=1).astype(np.int32))
+                triples = np.stack([users, chosen, other], axis=1).astype(np.int32)
+                return shuffled(rng, triples, np.repeat(weights, cfg.negatives))
             users, items, labels = sample_pairs(
                 fit_part.users, fit_part.items, n_items, cfg.negatives, rng
             )
-            return shuffled(rng, np.stack([users, items], axis=1).astype(np.int32), labels)
+            pairs = np.stack([users, items], axis=1).astype(np.int32)
+            # a sampled negative weighs what the positive it was drawn for weighs
+            pair_weights = np.concatenate([weights, np.repeat(weights, cfg.negatives)])
+            return shuffled(rng, pairs, labels, pair_weights)
 
         def loss(model: keras.Model, batch: tuple) -> Any:
             if self.sampling == "pairwise":
-                value = self.pairwise_loss(model, batch[0])
+                per_row = self.pairwise_loss(model, batch[0])
             else:
                 logits = keras.ops.reshape(model(batch[0]), (-1,))
-                value = keras.ops.mean(
-                    keras.ops.binary_crossentropy(batch[1], logits, from_logits=True)
-                )
-            return value + sum(model.losses)
+                per_row = keras.ops.binary_crossentropy(batch[1], logits, from_logits=True)
+            return keras.ops.mean(per_row * batch[-1]) + sum(model.losses)
 
         ranker = None if valid is None else ValidationRanker(fit_part, valid, rng)
         fit_epochs(

@@ -62,12 +62,12 @@ class TwoTower(SampledRecommender):
         return model
 
     def pairwise_loss(self, model: Any, triples: Any) -> Any:
-        """Triplet margin: max(0, margin - cos(u, chosen) + cos(u, sampled))."""
+        """Per triple, the margin loss max(0, margin - cos(u, chosen) + cos(u, sampled))."""
         from keras import ops
 
         pairs = ops.concatenate([triples[:, :2], triples[:, ::2]], axis=0)
-        positive, negative = ops.split(model(pairs), 2)
-        return ops.mean(ops.relu(self.config.margin - positive + negative))
+        positive, negative = ops.split(ops.reshape(model(pairs), (-1,)), 2)
+        return ops.relu(self.config.margin - positive + negative)
 
     def export_model(self, model: Any) -> ExportedModel:
         # a new user is the mean of their items' tower outputs (fold-in at serving time)
