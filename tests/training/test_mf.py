@@ -11,6 +11,7 @@ FAST = {
     "l2": 0.001,
     "validation_fraction": 0.0,
     "batch_size": 64,
+    "ensemble": 1,
 }
 
 
@@ -54,3 +55,19 @@ def test_mf_config_round_trips_json():
     model = create_model("mf", factors=16, output="sigmoid_range")
     config = type(model.config).model_validate_json(model.config.model_dump_json())
     assert config == model.config
+
+
+def test_mf_ensemble_predicts_the_mean_of_its_seeds(fitted):
+    """ensemble=2 from seed s is one model whose predictions are the mean of the models
+    trained alone from seeds s and s + 1 (and it is still one Keras model)."""
+    _, data = fitted
+    alone = [create_model("mf", **FAST, seed=s) for s in (5, 6)]
+    both = create_model("mf", **(FAST | {"ensemble": 2}), seed=5)
+    for model in (*alone, both):
+        model.fit(data)
+    users, items = data.users[:50], data.items[:50]
+    mean = np.mean([m.scorer.predict_pairs(users, items) for m in alone], axis=0)
+    np.testing.assert_allclose(both.scorer.predict_pairs(users, items), mean, atol=1e-5)
+    assert both.export().arrays["user_factors"].shape[1] == 2 * FAST["factors"]
+    keras_scores = both.keras_model().predict(np.stack([users, items], axis=1), verbose=0)
+    np.testing.assert_allclose(np.asarray(keras_scores).reshape(-1), mean, atol=1e-5)

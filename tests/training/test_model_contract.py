@@ -80,6 +80,7 @@ def test_model_numpy_scores_equal_keras_scores(case: Any, tmp_path: Path) -> Non
     keras_model = model.keras_model()
     if keras_model is None:
         pytest.skip(f"{model.name} has no Keras model")
+    assert model.framework == "keras", "timed fits must be able to import Keras beforehand"
     import keras
 
     users, items = np.meshgrid(np.arange(data.n_users), np.arange(data.n_items), indexing="ij")

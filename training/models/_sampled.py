@@ -35,6 +35,7 @@ class SampledRecommender(Recommender):
 
     config: SampledConfig
     sampling: ClassVar[Literal["pointwise", "pairwise"]] = "pointwise"
+    framework = "keras"
 
     @abstractmethod
     def build(self, n_users: int, n_items: int) -> Any:

@@ -7,6 +7,7 @@ arrays, so what is evaluated is exactly what is served.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -53,6 +54,7 @@ class Recommender(ABC):
     name: ClassVar[str]
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     tasks: ClassVar[frozenset[Task]] = frozenset({"ranking"})
+    framework: ClassVar[str | None] = None  # module that fit imports, e.g. "keras"
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         self.config = config if config is not None else self.config_class()
@@ -62,6 +64,12 @@ class Recommender(ABC):
     @abstractmethod
     def fit(self, train: EncodedInteractions) -> FitHistory:
         """Learn from `train` (indices in its id maps); return the per-epoch history."""
+
+    def load_framework(self) -> None:
+        """Import the framework that `fit` uses, so a timed fit measures fitting alone (the
+        TensorFlow import takes seconds once per process)."""
+        if self.framework is not None:
+            importlib.import_module(self.framework)
 
     @abstractmethod
     def export(self) -> ExportedModel:
