@@ -68,9 +68,11 @@ def sample_pairs(
     n_items: int,
     negatives_per_positive: int,
     rng: np.random.Generator,
+    codes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(users, items, labels): the positives (label 1) plus sampled negatives (label 0)."""
-    codes = positive_codes(users, items, n_items)
+    """(users, items, labels): the positives (label 1) plus sampled negatives (label 0);
+    `codes` are the pairs' positive_codes when the caller already has them."""
+    codes = positive_codes(users, items, n_items) if codes is None else codes
     neg_users = np.repeat(users, negatives_per_positive)
     neg_items = sample_negatives(neg_users, n_items, codes, rng)
     all_users = np.concatenate([users, neg_users])

@@ -169,7 +169,9 @@ ALL_ITEMS = slice(None)
 def _dense_layers(hidden: np.ndarray, weights: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """Dense ReLU layers applied to the last axis of `hidden`."""
     for w, b in weights:
-        hidden = np.maximum(hidden @ w + b, 0.0)
+        hidden = hidden @ w
+        hidden += b
+        np.maximum(hidden, 0.0, out=hidden)  # in place: these arrays are the big ones
     return hidden
 
 
@@ -209,7 +211,7 @@ class NCFScorer(Scorer):
     """
 
     kind = "ncf"
-    USER_CHUNK_VALUES = 1 << 22  # hidden values per chunk of users, bounds the memory
+    USER_CHUNK_VALUES = 1 << 19  # hidden values per chunk of users: bounds memory, stays in cache
 
     def __init__(self, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> None:
         super().__init__(arrays, params)
@@ -253,7 +255,8 @@ class NCFScorer(Scorer):
         m = self.mlp[0].shape[1]  # type: ignore[index]
         from_user = self.mlp[0][users] @ w0[:m] + b0  # type: ignore[index]
         from_item = self.mlp[1][items] @ w0[m:]  # type: ignore[index]
-        hidden = np.maximum(from_user[:, None, :] + from_item[None, :, :], 0.0)
+        hidden = from_user[:, None, :] + from_item[None, :, :]
+        np.maximum(hidden, 0.0, out=hidden)
         return _dense_layers(hidden, self.layers[1:]) @ self.mlp_w
 
     def _linear(self, users: np.ndarray, items: ItemSelection) -> np.ndarray:

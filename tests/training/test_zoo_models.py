@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -158,3 +159,34 @@ def test_recency_weighting_favours_what_users_turned_to_lately(name: str) -> Non
     equal = recent_lead(0.0)
     assert abs(equal) < 0.1
     assert recent_lead(2.0) > equal + 0.15
+
+
+def test_finish_epochs_train_on_their_own_data_after_early_stopping() -> None:
+    """After early stopping, the finishing epochs draw from their own data (here the only
+    rows that mention item 3) with the same optimizer, once per finishing epoch."""
+    from keras import ops
+
+    from training.models._keras import FactorModel, Finish, fit_epochs
+
+    model = FactorModel(2, 4, 2, 0.0, seed=0)
+    model(np.zeros((1, 2), np.int32))
+    rows = np.zeros((8, 2), np.int32)
+    finish_rows = np.tile(np.array([[0, 3]], np.int32), (8, 1))
+    calls: list[int] = []
+
+    def finish_data() -> tuple[np.ndarray, ...]:
+        calls.append(1)
+        return finish_rows, np.ones(8, np.float32)
+
+    def loss(model: Any, batch: tuple) -> Any:
+        return ops.mean((ops.reshape(model(batch[0]), (-1,)) - batch[1]) ** 2)
+
+    before = float(np.asarray(model(finish_rows[:1])).reshape(-1)[0])
+    fit_epochs(
+        model, loss, lambda: (rows, np.ones(8, np.float32)), lambda: 0.0, name="t", epochs=2,
+        batch_size=8, learning_rate=0.1, patience=5, history=[],
+        finish=Finish(finish_data, 3, 0.5),
+    )  # fmt: skip
+    assert len(calls) == 3
+    after = float(np.asarray(model(finish_rows[:1])).reshape(-1)[0])
+    assert after > before + 0.1

@@ -8,6 +8,7 @@ TensorFlow is imported inside the methods, only when a model is fitted.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -23,6 +24,8 @@ from training.models._implicit import (
 from training.models.base import ExportedModel, FitHistory, Recommender
 from training.sampling import positive_codes, sample_negatives, sample_pairs
 from training.vocab import EncodedInteractions
+
+FINISH_RATE = 0.2  # learning rate of the finishing epochs, as a share of the configured one
 
 
 class SampledRecommender(Recommender):
@@ -66,13 +69,38 @@ class SampledRecommender(Recommender):
         cfg = self.config
         keras.utils.set_random_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
-        fit_part, valid = carve_validation(
-            positives(train, cfg.rating_threshold), cfg.validation_fraction, rng
-        )
+        data = positives(train, cfg.rating_threshold)
+        fit_part, valid = carve_validation(data, cfg.validation_fraction, rng)
         self.model = self.train_model(self.build(train.n_users, train.n_items), fit_part,
-                                      valid, rng, self.name)  # fmt: skip
+                                      valid, rng, self.name, finish_on=data)  # fmt: skip
         self._scorer = None
         return self.history
+
+    def epoch_sampler(
+        self, data: EncodedInteractions, rng: np.random.Generator
+    ) -> Callable[[], tuple[np.ndarray, ...]]:
+        """A function giving one epoch of shuffled training arrays from `data`, with fresh
+        negatives each call: (pairs, labels, weights) or, pairwise, (triples, weights)."""
+        cfg, n_items = self.config, data.n_items
+        codes = positive_codes(data.users, data.items, n_items)
+        weights = recency_weights(data, cfg.recency)
+
+        def epoch_data() -> tuple[np.ndarray, ...]:
+            if self.sampling == "pairwise":
+                users = np.repeat(data.users, cfg.negatives)
+                chosen = np.repeat(data.items, cfg.negatives)
+                other = sample_negatives(users, n_items, codes, rng)
+                triples = np.stack([users, chosen, other], axis=1).astype(np.int32)
+                return shuffled(rng, triples, np.repeat(weights, cfg.negatives))
+            users, items, labels = sample_pairs(
+                data.users, data.items, n_items, cfg.negatives, rng, codes
+            )
+            pairs = np.stack([users, items], axis=1).astype(np.int32)
+            # a sampled negative weighs what the positive it was drawn for weighs
+            pair_weights = np.concatenate([weights, np.repeat(weights, cfg.negatives)])
+            return shuffled(rng, pairs, labels, pair_weights)
+
+        return epoch_data
 
     def train_model(
         self,
@@ -81,32 +109,16 @@ class SampledRecommender(Recommender):
         valid: EncodedInteractions | None,
         rng: np.random.Generator,
         name: str,
+        finish_on: EncodedInteractions | None = None,
     ) -> Any:
-        """Fit `model` with this config's epochs, batches and early stopping; return it."""
+        """Fit `model` with this config's epochs, batches and early stopping, then (with a
+        validation split and `finish_on`) `finish_epochs` more over `finish_on`; return it."""
         import keras
 
-        from training.models._keras import fit_epochs
+        from training.models._keras import Finish, fit_epochs
 
         cfg = self.config
-        n_items = fit_part.n_items
         model(np.zeros((1, 2), np.int32))
-        codes = positive_codes(fit_part.users, fit_part.items, n_items)
-        weights = recency_weights(fit_part, cfg.recency)
-
-        def epoch_data() -> tuple[np.ndarray, ...]:
-            if self.sampling == "pairwise":
-                users = np.repeat(fit_part.users, cfg.negatives)
-                chosen = np.repeat(fit_part.items, cfg.negatives)
-                other = sample_negatives(users, n_items, codes, rng)
-                triples = np.stack([users, chosen, other], axis=1).astype(np.int32)
-                return shuffled(rng, triples, np.repeat(weights, cfg.negatives))
-            users, items, labels = sample_pairs(
-                fit_part.users, fit_part.items, n_items, cfg.negatives, rng
-            )
-            pairs = np.stack([users, items], axis=1).astype(np.int32)
-            # a sampled negative weighs what the positive it was drawn for weighs
-            pair_weights = np.concatenate([weights, np.repeat(weights, cfg.negatives)])
-            return shuffled(rng, pairs, labels, pair_weights)
 
         def loss(model: keras.Model, batch: tuple) -> Any:
             if self.sampling == "pairwise":
@@ -117,10 +129,14 @@ class SampledRecommender(Recommender):
             return keras.ops.mean(per_row * batch[-1]) + sum(model.losses)
 
         ranker = None if valid is None else ValidationRanker(fit_part, valid, rng)
+        finish = None
+        if ranker is not None and finish_on is not None:
+            finish = Finish(self.epoch_sampler(finish_on, rng), cfg.finish_epochs, FINISH_RATE)
         fit_epochs(
-            model, loss, epoch_data,
+            model, loss, self.epoch_sampler(fit_part, rng),
             None if ranker is None else lambda: ranker(self.export_model(model).scorer()),
             name=name, epochs=cfg.epochs, batch_size=cfg.batch_size,
             learning_rate=cfg.learning_rate, patience=cfg.patience, history=self.history.epochs,
+            finish=finish,
         )  # fmt: skip
         return model

@@ -103,9 +103,8 @@ class NeuMF(SampledRecommender):
         cfg = self.config
         keras.utils.set_random_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
-        fit_part, valid = carve_validation(
-            positives(train, cfg.rating_threshold), cfg.validation_fraction, rng
-        )
+        data = positives(train, cfg.rating_threshold)
+        fit_part, valid = carve_validation(data, cfg.validation_fraction, rng)
         n_users, n_items = train.n_users, train.n_items
         gmf = self.train_model(_ncf_model(n_users, n_items, cfg.factors, (), cfg),
                                fit_part, valid, rng, "neumf/gmf")  # fmt: skip
@@ -114,7 +113,7 @@ class NeuMF(SampledRecommender):
         model = self.build(n_users, n_items)
         model(np.zeros((1, 2), np.int32))
         _combine(model, gmf, mlp, cfg.alpha)
-        self.model = self.train_model(model, fit_part, valid, rng, self.name)
+        self.model = self.train_model(model, fit_part, valid, rng, self.name, finish_on=data)
         self._scorer = None
         return self.history
 
