@@ -42,10 +42,16 @@ def stratified_split(
     return data.subset(~test), data.subset(test)
 
 
+def _newest_first(data: EncodedInteractions) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's position from its user's latest row (0 = latest; ties: the later row), and
+    its user's number of rows."""
+    order = np.lexsort((-np.arange(len(data)), -data.timestamps, data.users))
+    return _rank_within_user(data.users, order)
+
+
 def chronological_split(data: EncodedInteractions, test_fraction: float) -> Split:
     """Per user, the latest round(fraction * n) rows (at least 1, at most n - 1) go to test."""
-    order = np.lexsort((-np.arange(len(data)), -data.timestamps, data.users))
-    rank, size = _rank_within_user(data.users, order)
+    rank, size = _newest_first(data)
     n_test = np.clip(np.floor(test_fraction * size + 0.5), 1, size - 1)
     test = (size >= 2) & (rank < n_test)
     return data.subset(~test), data.subset(test)
@@ -53,13 +59,11 @@ def chronological_split(data: EncodedInteractions, test_fraction: float) -> Spli
 
 def leave_one_out(data: EncodedInteractions) -> Split:
     """Per user with 2+ rows, the latest row (ties: the later row) goes to test."""
-    order = np.lexsort((-np.arange(len(data)), -data.timestamps, data.users))
-    rank, size = _rank_within_user(data.users, order)
+    rank, size = _newest_first(data)
     test = (size >= 2) & (rank == 0)
     return data.subset(~test), data.subset(test)
 
 
 def recency_rank(data: EncodedInteractions) -> np.ndarray:
     """Each row's position from its user's latest row (0 = latest; ties: the later row)."""
-    order = np.lexsort((-np.arange(len(data)), -data.timestamps, data.users))
-    return _rank_within_user(data.users, order)[0]
+    return _newest_first(data)[0]

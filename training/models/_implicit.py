@@ -18,8 +18,8 @@ VALIDATION_K = 10
 MAX_VALIDATION_USERS = 2000
 RECENCY_FLOOR = 0.3  # the weight an old interaction keeps, beside a newest one's 1 + floor
 RECENCY_HELP = (
-    "weight each positive by 0.3 + exp(-r / recency), r = how many of the user's interactions "
-    "are newer (0: every positive weighs the same)"
+    f"weight each positive by {RECENCY_FLOOR} + exp(-r / recency), r = how many of the user's "
+    "interactions are newer (0: every positive weighs the same)"
 )
 
 
@@ -120,7 +120,8 @@ class SampledConfig(ImplicitConfig):
         description="after early stopping, epochs over all training rows (validation rows "
         "too) at a fifth of the learning rate",
     )
-    # 50: +0.02-0.03 hr@10 on a next-item validation and within noise on a random-split one
+    # 50: +0.02-0.04 hr@10 on a next-item validation for up to -0.01 ndcg@10 on a random-split
+    # one (benchmarks/RESULTS.md)
     recency: float = Field(50, ge=0, le=1e6, description=RECENCY_HELP)
 
 

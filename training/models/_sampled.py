@@ -64,17 +64,25 @@ class SampledRecommender(Recommender):
         return -ops.log_sigmoid(positive - negative)
 
     def fit(self, train: EncodedInteractions) -> FitHistory:
+        data, fit_part, valid, rng = self.seeded_split(train)
+        self.model = self.train_model(self.build(train.n_users, train.n_items), fit_part,
+                                      valid, rng, self.name, finish_on=data)  # fmt: skip
+        self._scorer = None
+        return self.history
+
+    def seeded_split(
+        self, train: EncodedInteractions
+    ) -> tuple[
+        EncodedInteractions, EncodedInteractions, EncodedInteractions | None, np.random.Generator
+    ]:
+        """Seed Keras and numpy, then (positives, fit part, validation part or None, rng)."""
         import keras
 
         cfg = self.config
         keras.utils.set_random_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         data = positives(train, cfg.rating_threshold)
-        fit_part, valid = carve_validation(data, cfg.validation_fraction, rng)
-        self.model = self.train_model(self.build(train.n_users, train.n_items), fit_part,
-                                      valid, rng, self.name, finish_on=data)  # fmt: skip
-        self._scorer = None
-        return self.history
+        return data, *carve_validation(data, cfg.validation_fraction, rng), rng
 
     def epoch_sampler(
         self, data: EncodedInteractions, rng: np.random.Generator

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from training.models._implicit import SampledConfig, carve_validation, positives
+from training.models._implicit import SampledConfig
 from training.models._sampled import SampledRecommender
 from training.models.base import ExportedModel, FitHistory, register
 from training.vocab import EncodedInteractions
@@ -102,13 +102,8 @@ class NeuMF(SampledRecommender):
     def fit(self, train: EncodedInteractions) -> FitHistory:
         if not self.config.pretrain:
             return super().fit(train)
-        import keras
-
         cfg = self.config
-        keras.utils.set_random_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
-        data = positives(train, cfg.rating_threshold)
-        fit_part, valid = carve_validation(data, cfg.validation_fraction, rng)
+        data, fit_part, valid, rng = self.seeded_split(train)
         n_users, n_items = train.n_users, train.n_items
         gmf = self.train_model(_ncf_model(n_users, n_items, cfg.factors, (), cfg),
                                fit_part, valid, rng, "neumf/gmf")  # fmt: skip
