@@ -142,18 +142,20 @@ def fit_epochs(
     history: list[dict[str, float]],
     finish: Finish | None = None,
 ) -> None:
-    """Adam over fresh `epoch_data()` arrays each epoch with an XLA-compiled train step (a
-    fifth faster than a plain graph on 2 CPU cores, same results for bpr); after each
-    epoch `validate()` (higher is better) drives early stopping, and the best weights are kept.
-    Then `finish`, if given, trains on with the same compiled step.
+    """Adam over fresh `epoch_data()` arrays each epoch, then `validate()` (higher is better)
+    for early stopping, keeping the best weights; then `finish`, if given, trains on with the
+    same optimizer. `loss_fn(model, batch)` returns one batch's scalar loss (regularisation
+    included).
 
-    `loss_fn(model, batch)` returns the scalar loss of one batch (regularisation included).
+    The train step is XLA-compiled (a fifth faster than a plain graph on 2 CPU cores) and an
+    epoch's loop over batches runs in one graph call, which saves the per-step Python dispatch
+    (a quarter of an epoch's time for neumf on ml-100k).
     """
     import tensorflow as tf
 
     optimizer = keras.optimizers.Adam(learning_rate)
 
-    @tf.function(reduce_retracing=True, jit_compile=True)
+    @tf.function(jit_compile=True)
     def step(*batch: Any) -> Any:
         with tf.GradientTape() as tape:
             loss = loss_fn(model, batch)
@@ -161,17 +163,24 @@ def fit_epochs(
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
+    @tf.function(reduce_retracing=True)
+    def epoch_graph(*batches: Any) -> Any:
+        """The compiled step over each (batch, ...) slice in turn; the mean batch loss."""
+        total = tf.constant(0.0)
+        n_batches = tf.shape(batches[0])[0]
+        for index in tf.range(n_batches):
+            total += step(*(b[index] for b in batches))
+        return total / tf.cast(n_batches, tf.float32)
+
     def run_epoch(arrays: tuple[np.ndarray, ...]) -> float:
         """One pass in whole batches (one compiled shape; rows are reshuffled every epoch);
-        the mean loss is read back once, at the end."""
-        n = len(arrays[0])
-        if n > batch_size:
-            n -= n % batch_size
-        losses = [
-            step(*(a[start : start + batch_size] for a in arrays)) * min(batch_size, n)
-            for start in range(0, n, batch_size)
-        ]
-        return float(tf.add_n(losses)) / max(n, 1) if losses else 0.0
+        returns the mean batch loss."""
+        if not len(arrays[0]):
+            return 0.0
+        size = min(batch_size, len(arrays[0]))
+        n_batches = len(arrays[0]) // size
+        batches = [a[: n_batches * size].reshape(n_batches, size, *a.shape[1:]) for a in arrays]
+        return float(epoch_graph(*batches))
 
     progress = EpochProgress(epochs, name, history)
     best, best_weights, waited = -np.inf, None, 0
