@@ -68,13 +68,30 @@ def test_rating_threshold_keeps_only_high_ratings_as_positives() -> None:
     assert histories[~group_b].min() > 0 and histories[group_b].sum() == 0
 
 
-def test_neumf_pretraining_starts_from_gmf_and_mlp() -> None:
-    model = create_model("neumf", **_params("neumf", pretrain=True, epochs=3))
+@pytest.mark.parametrize(
+    ("pretrain", "stages"), [("gmf+mlp", 3), (True, 3), ("gmf", 2), ("none", 1), (False, 1)]
+)
+def test_neumf_pretraining_trains_its_stages(pretrain: object, stages: int) -> None:
+    model = create_model("neumf", **_params("neumf", pretrain=pretrain, epochs=3, patience=5))
     model.fit(group_blocks())
-    names = [h for h in model.history.epochs]
-    assert len(names) == 9  # 3 epochs each of gmf, mlp, then neumf
+    assert len(model.history.epochs) == 3 * stages  # gmf, mlp, then neumf, as asked
     exported = model.export()
     assert exported.kind == "ncf" and {"gmf_user", "mlp_user", "mlp_w0"} <= exported.arrays.keys()
+
+
+def test_neumf_pretrained_on_gmf_alone_starts_as_that_gmf(rng: np.random.Generator) -> None:
+    from training.models._keras import NCFModel
+    from training.models.ncf import _combine
+
+    gmf, neumf = NCFModel(5, 7, 4, (), 0.1), NCFModel(5, 7, 4, (6, 3), 0.1, seed=3)
+    pairs = np.stack([rng.integers(0, 5, 20), rng.integers(0, 7, 20)], axis=1).astype(np.int32)
+    gmf(pairs), neumf(pairs)
+    for table in (gmf.item_bias, gmf.user_bias, gmf.out):
+        table.set_weights([rng.normal(size=w.shape) for w in table.get_weights()])
+    mlp_before = neumf.mlp_user.get_weights()[0].copy()
+    _combine(neumf, gmf, None, alpha=0.5)
+    np.testing.assert_allclose(neumf(pairs), gmf(pairs), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(neumf.mlp_user.get_weights()[0], mlp_before)
 
 
 def test_two_tower_uses_genre_features_and_exports_unit_vectors() -> None:

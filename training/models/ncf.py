@@ -4,10 +4,10 @@ weights, as in the paper."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from training.models._implicit import SampledConfig
 from training.models._sampled import SampledRecommender
@@ -17,6 +17,11 @@ from training.vocab import EncodedInteractions
 Layers = tuple[int, ...]
 L2_HELP = "L2 weight on the batch's embedding rows (mean) and on the dense kernels"
 LAYERS_HELP = "width of the concatenated embeddings, then of each dense ReLU layer"
+PRETRAIN_HELP = (
+    "gmf: train the GMF part alone first, then the MLP joins it (output weights 0) and all "
+    "trains on; gmf+mlp: start from separately trained GMF and MLP, as in the paper; "
+    "none: every part from random weights at once"
+)
 
 
 class GMFConfig(SampledConfig):
@@ -32,13 +37,23 @@ class MLPConfig(SampledConfig):
 class NeuMFConfig(SampledConfig):
     """The MLP beside the GMF part is narrower than mlp's own: (32, 16, 8) tied (64, 32, 16) on
     random-split validation, won next-item validation by 0.03 hr@10 and fits in two thirds of
-    the time (see benchmarks/RESULTS.md)."""
+    the time. Pretraining the GMF part first beat training all parts at once on both
+    validations: trained together, the MLP fits the data sooner and early stopping ends the
+    fit before the GMF part has learnt what it can (see benchmarks/RESULTS.md)."""
 
     factors: int = Field(64, ge=1, le=1024, description="GMF embedding width")
     layers: Layers = Field((32, 16, 8), min_length=2, max_length=6, description=LAYERS_HELP)
     l2: float = Field(1e-2, ge=0, le=10, description=L2_HELP)
-    pretrain: bool = Field(False, description="start from separately trained GMF and MLP")
-    alpha: float = Field(0.5, ge=0, le=1, description="GMF share of the pretrained output")
+    pretrain: Literal["gmf", "gmf+mlp", "none"] = Field("gmf", description=PRETRAIN_HELP)
+    alpha: float = Field(0.5, ge=0, le=1, description="GMF share of the gmf+mlp output")
+
+    @field_validator("pretrain", mode="before")
+    @classmethod
+    def _boolean_pretrain(cls, value: Any) -> Any:
+        """Earlier configs said pretrain true (the paper's gmf+mlp) or false (none)."""
+        if isinstance(value, bool):
+            return "gmf+mlp" if value else "none"
+        return value
 
 
 def _ncf_model(n_users: int, n_items: int, factors: int, layers: Layers, cfg: Any) -> Any:
@@ -100,15 +115,19 @@ class NeuMF(SampledRecommender):
         return ExportedModel("ncf", model.tables())
 
     def fit(self, train: EncodedInteractions) -> FitHistory:
-        if not self.config.pretrain:
-            return super().fit(train)
+        """As every sampled model, after the pretraining that `pretrain` names; each stage
+        stops early on the same validation split."""
         cfg = self.config
+        if cfg.pretrain == "none":
+            return super().fit(train)
         data, fit_part, valid, rng = self.seeded_split(train)
         n_users, n_items = train.n_users, train.n_items
         gmf = self.train_model(_ncf_model(n_users, n_items, cfg.factors, (), cfg),
                                fit_part, valid, rng, "neumf/gmf")  # fmt: skip
-        mlp = self.train_model(_ncf_model(n_users, n_items, 0, cfg.layers, cfg),
-                               fit_part, valid, rng, "neumf/mlp")  # fmt: skip
+        mlp = None
+        if cfg.pretrain == "gmf+mlp":
+            mlp = self.train_model(_ncf_model(n_users, n_items, 0, cfg.layers, cfg),
+                                   fit_part, valid, rng, "neumf/mlp")  # fmt: skip
         model = self.build(n_users, n_items)
         model(np.zeros((1, 2), np.int32))
         _combine(model, gmf, mlp, cfg.alpha)
@@ -117,9 +136,12 @@ class NeuMF(SampledRecommender):
         return self.history
 
 
-def _combine(neumf: Any, gmf: Any, mlp: Any, alpha: float) -> None:
+def _combine(neumf: Any, gmf: Any, mlp: Any | None, alpha: float) -> None:
     """NeuMF initialised from trained parts: their embeddings and layers, and the output
-    weights [alpha h_gmf, (1 - alpha) h_mlp] with the biases (output, item, user) mixed alike."""
+    weights [alpha h_gmf, (1 - alpha) h_mlp] with the biases (output, item, user) mixed alike.
+    Without a trained `mlp`, NeuMF keeps its fresh MLP and alpha is 1: it starts as the GMF."""
+    if mlp is None:
+        mlp, alpha = neumf, 1.0
     neumf.gmf_user.set_weights(gmf.gmf_user.get_weights())
     neumf.gmf_item.set_weights(gmf.gmf_item.get_weights())
     neumf.mlp_user.set_weights(mlp.mlp_user.get_weights())
@@ -130,5 +152,6 @@ def _combine(neumf: Any, gmf: Any, mlp: Any, alpha: float) -> None:
     for target, source in zip(neumf.hidden, mlp.hidden, strict=True):
         target.set_weights(source.get_weights())
     (gmf_w, gmf_b), (mlp_w, mlp_b) = gmf.out.get_weights(), mlp.out.get_weights()
+    mlp_w = mlp_w[-neumf.settings["mlp_layers"][-1] :]  # a NeuMF's own output: its MLP rows
     neumf.out.set_weights([np.concatenate([alpha * gmf_w, (1 - alpha) * mlp_w]),
                            alpha * gmf_b + (1 - alpha) * mlp_b])  # fmt: skip
