@@ -11,6 +11,10 @@ from training.models.base import ExportedModel, FitHistory, ModelConfig, Recomme
 from training.splits import random_split
 from training.vocab import EncodedInteractions
 
+# validation RMSE gains below this are far inside its noise (about 0.005 on 5 % of ml-100k):
+# without it, a curve creeping down by 1e-4 an epoch keeps a fit going to its last epoch
+MIN_IMPROVEMENT = 5e-4
+
 
 class MFConfig(ModelConfig):
     """Defaults picked on validation RMSE (a split of u1.base, see benchmarks/RESULTS.md)."""
@@ -109,7 +113,10 @@ class MatrixFactorization(Recommender):
                 ValidationFigure("val_rmse", valid_rmse),
                 *callbacks,
                 keras.callbacks.EarlyStopping(
-                    "val_rmse", patience=cfg.patience, restore_best_weights=True
+                    "val_rmse",
+                    patience=cfg.patience,
+                    min_delta=MIN_IMPROVEMENT,
+                    restore_best_weights=True,
                 ),
             ]
         model.fit(
