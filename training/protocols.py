@@ -8,7 +8,7 @@ exported numpy scorer (timed), returning one result dict in the "Reporting" shap
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,23 @@ def loo_split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
+def loo_candidates(
+    frame: pd.DataFrame, test_frame: pd.DataFrame, rng: np.random.Generator
+) -> Iterator[tuple[Any, np.ndarray]]:
+    """Per held-out row, in order: (user, [held item, then min(99, n) items drawn without
+    replacement from the n items of the dataset the user never interacted with, sorted])."""
+    universe = np.array(sorted(frame["item"].unique()), dtype=object)
+    # each user's items as positions in `universe`: masking them out gives the same pool (and
+    # so the same seeded draws) as filtering by value, without comparing Python objects
+    positions = pd.Index(universe).get_indexer(frame["item"])
+    interacted = pd.Series(positions).groupby(frame["user"].to_numpy()).agg(list)
+    for user, held_item in zip(test_frame["user"], test_frame["item"], strict=True):
+        available = np.ones(len(universe), bool)
+        available[interacted[user]] = False
+        pool = universe[available]
+        yield user, np.r_[[held_item], rng.choice(pool, size=min(99, len(pool)), replace=False)]
+
+
 def run_loo(make_model: Callable[[], Recommender], data: Interactions, k: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     frame = dedupe_latest(data.frame)
@@ -144,14 +161,10 @@ def run_loo(make_model: Callable[[], Recommender], data: Interactions, k: int, s
     train = EncodedInteractions.encode(data.with_rows(train_frame))
     model = make_model()
     fit_s = _fit(model, train)
-    universe = np.array(sorted(frame["item"].unique()), dtype=object)
-    interacted = frame.groupby("user")["item"].agg(set)
     start = time.perf_counter()
     hits, gains = [], []
-    for user, held_item in zip(test_frame["user"], test_frame["item"], strict=True):
-        pool = universe[~np.isin(universe, list(interacted[user]))]
-        negatives = rng.choice(pool, size=min(99, len(pool)), replace=False)
-        items = train.item_map.encode(np.r_[[held_item], negatives])
+    for user, candidates in loo_candidates(frame, test_frame, rng):
+        items = train.item_map.encode(candidates)
         u = train.user_map.get(user)
         scores = np.full(len(items), -np.inf)
         if u >= 0:

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import ML100K, needs_ml100k
 from training.metrics import auc, loo_rank, ranking_metrics
-from training.protocols import dedupe_latest, loo_split, rank_split
+from training.protocols import dedupe_latest, loo_candidates, loo_split, rank_split
 
 
 def test_ranking_metrics_hand_computed():
@@ -66,6 +66,35 @@ def test_loo_split_holds_out_latest_tie_to_later_row():
     )
     train, test = loo_split(frame)
     assert test["item"].tolist() == ["z"] and len(train) == 2
+
+
+def test_loo_candidates_draw_as_filtering_by_value(rng):
+    users = rng.integers(0, 30, 600).astype(str)
+    frame = pd.DataFrame({"user": users, "item": rng.integers(0, 150, 600).astype(str),
+                          "rating": 1.0, "timestamp": np.arange(600)})  # fmt: skip
+    frame = dedupe_latest(frame)
+    _, test = loo_split(frame)
+    drawn = list(loo_candidates(frame, test, np.random.default_rng(3)))
+    reference_rng = np.random.default_rng(3)  # PROTOCOLS.md, written out by value
+    universe = np.array(sorted(frame["item"].unique()), dtype=object)
+    for (user, candidates), held in zip(drawn, test.itertuples(), strict=True):
+        seen = set(frame.loc[frame["user"] == held.user, "item"])
+        pool = np.array([i for i in universe if i not in seen], dtype=object)
+        expected = reference_rng.choice(pool, size=min(99, len(pool)), replace=False)
+        assert user == held.user and candidates[0] == held.item
+        assert candidates[1:].tolist() == expected.tolist()
+        assert not seen & set(candidates[1:])
+
+
+@pytest.mark.slow
+@needs_ml100k
+def test_ml100k_popularity_loo_reference_figure():
+    from training.datasets.movielens import load_movielens
+    from training.models.base import create_model
+    from training.protocols import run_protocol
+
+    result = run_protocol("loo", lambda: create_model("popularity"), load_movielens(ML100K))
+    assert result["metrics"]["hr@10"] == pytest.approx(0.406, abs=0.001)  # the figure
 
 
 @pytest.mark.slow
