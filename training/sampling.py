@@ -1,13 +1,20 @@
 """Seeded, vectorised negative sampling: no Python loop over interactions.
 
 Positives are kept as sorted int64 codes user * n_items + item; candidates are drawn uniformly
-and membership is tested with one searchsorted, redrawing only the collisions. With a density
+and membership is tested with a bitmap of the user x item grid (or, for grids too big for
+one, a searchsorted over the codes), redrawing only the collisions. With a density
 d of the user-item matrix, the expected number of rounds is about log(n) / log(1 / d).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+# user x item grids up to this many cells (64 MB) test membership with a bitmap, which is over
+# ten times faster than a binary search over the codes
+BITMAP_CELLS = 1 << 26
 
 
 def positive_codes(users: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray:
@@ -33,14 +40,28 @@ def sample_negatives(
     max_rounds: int = 50,
 ) -> np.ndarray:
     """One uniformly drawn item per entry of `users` that the user has no positive for."""
+    positive = _membership(codes, users, n_items)
     items = rng.integers(0, n_items, len(users))
-    redo = np.flatnonzero(is_positive(codes, users, items, n_items))
+    redo = np.flatnonzero(positive(users, items))
     for _ in range(max_rounds):
         if len(redo) == 0:
             return items
         items[redo] = rng.integers(0, n_items, len(redo))
-        redo = redo[is_positive(codes, users[redo], items[redo], n_items)]
+        redo = redo[positive(users[redo], items[redo])]
     return _exact_leftovers(users, items, redo, n_items, codes, rng)
+
+
+def _membership(
+    codes: np.ndarray, users: np.ndarray, n_items: int
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """`is_positive` for pairs of these `users`: a bitmap lookup when the grid is small enough."""
+    cells = max(int(codes[-1]) + 1 if len(codes) else 0,
+                (int(users.max()) + 1) * n_items if len(users) else 0)  # fmt: skip
+    if cells > BITMAP_CELLS:
+        return lambda u, i: is_positive(codes, u, i, n_items)
+    bitmap = np.zeros(cells, bool)
+    bitmap[codes] = True
+    return lambda u, i: bitmap[u.astype(np.int64) * n_items + i]
 
 
 def _exact_leftovers(

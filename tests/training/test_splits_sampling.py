@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 
+from training import sampling
 from training.datasets.synthetic import make_synthetic
 from training.interactions import Interactions
 from training.models._implicit import recency_weights
@@ -51,12 +52,15 @@ def test_leave_one_out_holds_out_one_latest_row_per_user():
         assert stamp >= train.timestamps[train.users == user].max()
 
 
-def test_negatives_are_never_positives(rng):
+def test_negatives_are_never_positives_with_bitmap_or_binary_search(monkeypatch):
     data = _data()
     codes = positive_codes(data.users, data.items, data.n_items)
-    negatives = sample_negatives(data.users, data.n_items, codes, rng)
-    hits = np.isin(data.users.astype(np.int64) * data.n_items + negatives, codes)
+    with_bitmap = sample_negatives(data.users, data.n_items, codes, np.random.default_rng(5))
+    monkeypatch.setattr(sampling, "BITMAP_CELLS", 0)  # every grid too big: binary search
+    searched = sample_negatives(data.users, data.n_items, codes, np.random.default_rng(5))
+    hits = np.isin(data.users.astype(np.int64) * data.n_items + with_bitmap, codes)
     assert not hits.any()
+    np.testing.assert_array_equal(with_bitmap, searched)  # same answers, same seeded draws
 
 
 def test_sampling_same_seed_same_samples():
