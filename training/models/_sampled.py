@@ -91,24 +91,30 @@ class SampledRecommender(Recommender):
         negatives each call: (pairs, labels, weights) or, pairwise, (triples, weights)."""
         cfg, n_items = self.config, data.n_items
         codes = positive_codes(data.users, data.items, n_items)
+        # what stays the same every epoch; a sampled negative weighs what its positive weighs
         weights = recency_weights(data, cfg.recency)
+        repeated_weights = np.repeat(weights, cfg.negatives)
 
-        def epoch_data() -> tuple[np.ndarray, ...]:
-            if self.sampling == "pairwise":
-                users = np.repeat(data.users, cfg.negatives)
-                chosen = np.repeat(data.items, cfg.negatives)
+        if self.sampling == "pairwise":
+            users = np.repeat(data.users, cfg.negatives)
+            chosen = np.repeat(data.items, cfg.negatives)
+
+            def triples_epoch() -> tuple[np.ndarray, ...]:
                 other = sample_negatives(users, n_items, codes, rng)
                 triples = np.stack([users, chosen, other], axis=1).astype(np.int32)
-                return shuffled(rng, triples, np.repeat(weights, cfg.negatives))
+                return shuffled(rng, triples, repeated_weights)
+
+            return triples_epoch
+        pair_weights = np.concatenate([weights, repeated_weights])
+
+        def pairs_epoch() -> tuple[np.ndarray, ...]:
             users, items, labels = sample_pairs(
                 data.users, data.items, n_items, cfg.negatives, rng, codes
             )
             pairs = np.stack([users, items], axis=1).astype(np.int32)
-            # a sampled negative weighs what the positive it was drawn for weighs
-            pair_weights = np.concatenate([weights, np.repeat(weights, cfg.negatives)])
             return shuffled(rng, pairs, labels, pair_weights)
 
-        return epoch_data
+        return pairs_epoch
 
     def train_model(
         self,
