@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from app.serving.idmap import IdMap
 from app.serving.scorers import Scorer, ScorerError, build_scorer
-from training.vocab import IdMap
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,10 @@ class ScorerError(ValueError):
     """Arrays or params that do not fit the scorer kind."""
 
 
+class FoldInUnsupported(ScorerError):
+    """The model family cannot compute a user's scores from a history it was not trained on."""
+
+
 class Scorer:
     """Scores items for users by index; subclasses implement one model kind."""
 
@@ -40,6 +44,17 @@ class Scorer:
     def item_embeddings(self) -> np.ndarray | None:
         """Item vectors for item-to-item similarity, or None if the kind has none."""
         return None
+
+    def fold_in(self, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray) -> np.ndarray:
+        """Scores of every item (float32, n_items) for a user whose history is `items` (this
+        model's indices), `values` and `is_rating` (a rating, else an implicit event), solving
+        the objective the family was trained with. FoldInUnsupported where it cannot."""
+        from app.serving.foldin import fold_in_scores  # interim: family solves replace this
+
+        scores = fold_in_scores(self, items, values, is_rating)
+        if scores is None:
+            raise FoldInUnsupported(f"{self.kind} models cannot fold in a new history")
+        return scores
 
     def predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Rating-scale predictions for (user, item) index pairs, -1 meaning unknown: an

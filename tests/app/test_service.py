@@ -8,6 +8,7 @@ import pytest
 
 from app.errors import NotFound
 from app.serving.bundle import Bundle
+from app.serving.idmap import IdMap
 from app.serving.scorers import DotScorer, NCFScorer, PopularityScorer, Scorer
 from app.serving.service import (
     History,
@@ -16,7 +17,6 @@ from app.serving.service import (
     RecommendOptions,
     ServingOptions,
 )
-from training.vocab import IdMap
 
 ITEMS = ("a", "b", "c", "d")
 ITEM_FACTORS = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]], np.float32)

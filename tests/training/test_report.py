@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.serving.idmap import IdMap
 from training import plots
 from training.models.base import ExportedModel, FitHistory
 from training.report import write_evaluation_report, write_training_report
-from training.vocab import EncodedInteractions, IdMap
+from training.vocab import EncodedInteractions
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 VOID_TAGS = {"meta", "img", "br", "hr", "link", "input"}
