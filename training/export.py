@@ -95,7 +95,7 @@ def export_bundle(
             "model": {
                 "name": model.name,
                 "kind": exported.kind,
-                "params": model.config.model_dump(mode="json"),
+                "params": model.fitted_params(),
                 "scorer_params": exported.params,
             },
             "dataset": {

@@ -69,7 +69,7 @@ def train_and_export(
             exported=model.export(),
             train=encoded,
             item_genres=list(encoded.item_genres) or [""] * encoded.n_items,
-            params=model.config.model_dump(mode="json"),
+            params=model.fitted_params(),
         )
 
     bundle = export_bundle(

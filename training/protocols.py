@@ -59,7 +59,7 @@ def _fit(model: Recommender, train: EncodedInteractions) -> float:
 def _result(model: Recommender, fit_s: float, rec_s: float, metrics: dict[str, float]) -> dict:
     return {
         "model": model.name,
-        "params": model.config.model_dump(mode="json"),
+        "params": model.fitted_params(),
         "fit_seconds": round(fit_s, 3),
         "recommend_seconds": round(rec_s, 3),
         "metrics": {k: round(float(v), 6) for k, v in metrics.items()},

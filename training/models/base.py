@@ -75,6 +75,12 @@ class Recommender(ABC):
     def export(self) -> ExportedModel:
         """The fitted parameters as plain numpy arrays."""
 
+    def fitted_params(self) -> dict[str, Any]:
+        """The hyperparameters the fitted model actually used, as JSON: the config, with the
+        values a model chose itself during fit (e.g. EASE's l2 picked on validation) in place
+        of the configured ones. Models that choose values override this."""
+        return self.config.model_dump(mode="json")
+
     def keras_model(self) -> Any | None:
         """The fitted Keras model, saved into the bundle as model.keras; None if there is none."""
         return None

@@ -4,6 +4,7 @@ with diag(B) = 0. NumPy only; strong on MovieLens-like data."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 from pydantic import Field
@@ -73,6 +74,9 @@ class EASE(Recommender):
         self.history_indptr, self.history_indices = history_csr(data)
         self._scorer = None
         return self.history
+
+    def fitted_params(self) -> dict[str, Any]:
+        return {**super().fitted_params(), "l2": self.l2}
 
     def export(self) -> ExportedModel:
         arrays = {"item_weights": self.weights, "history_indptr": self.history_indptr,
