@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Two images from one file:
-#   target "serve" (the default, last stage): the API only; numpy scoring, no TensorFlow.
-#   target "train": adds TensorFlow for `reco import` / `reco train` jobs.
+#   target "serve" (the default, last stage): the API only (app/): numpy scoring, no training
+#     package, no pandas, no TensorFlow.
+#   target "train": adds training/ with TensorFlow and pandas for `reco import` / `reco train`.
 # Both install from constraints.txt, so a rebuild gets the versions that were tested.
 
 FROM python:3.11-slim AS base
@@ -14,11 +15,11 @@ WORKDIR /srv
 FROM base AS build-serve
 COPY pyproject.toml README.md constraints.txt ./
 COPY app ./app
-COPY training ./training
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install -q -c constraints.txt ".[postgres]"
 
 FROM build-serve AS build-train
+COPY training ./training
 RUN /opt/venv/bin/pip install -q -c constraints.txt ".[train,postgres]"
 
 FROM base AS runtime
@@ -40,4 +41,4 @@ COPY --from=build-serve /opt/venv /opt/venv
 USER reco
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
-CMD ["reco", "serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["reco-serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,4 +1,5 @@
-"""A real `reco serve` (uvicorn) on a free 127.0.0.1 port, for tests that need real HTTP."""
+"""A real server (`python -m app`, what `reco serve` runs) on a free 127.0.0.1 port, for tests
+that need real HTTP."""
 
 from __future__ import annotations
 
@@ -31,10 +32,10 @@ class Server:
 
 @contextmanager
 def running_server(env: dict[str, str], timeout: float = 90) -> Iterator[Server]:
-    """Start `reco serve` with `env` (added to os.environ), yield it, stop it."""
+    """Start `python -m app` with `env` (added to os.environ), yield it, stop it."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "training", "serve", "--port", str(port)],
+        [sys.executable, "-m", "app", "--port", str(port)],
         env={**os.environ, "PYTHONPATH": str(REPO), **env},
         cwd=REPO,
         stderr=subprocess.DEVNULL,

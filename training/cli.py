@@ -2,7 +2,7 @@
 
 Each module there defines `register(subparsers)`, which adds its parser and sets
 `func(args) -> int`. Modules must stay light at import (no TensorFlow) so that
-`reco serve` starts fast in the serving image.
+`reco --help` stays fast; `reco serve` is the app's own command (app.serve).
 """
 
 from __future__ import annotations

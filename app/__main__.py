@@ -1,0 +1,7 @@
+"""`python -m app`: serve the API (see app.serve)."""
+
+import sys
+
+from app.serve import main
+
+sys.exit(main())
