@@ -40,23 +40,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from loadgen import _event_loop_runner, _read_response, encode_requests
 from serving import HOST, SQLITE_PREFIX, copy_store, free_port, memory_mb, running_server
-from sqlalchemy import create_engine, text
+from soak_figures import RouteTally, durability_figures, report, summarise
 
 log = logging.getLogger("benchmarks.soak")
 MIX = {"/recommend": 0.7, "/similar": 0.1, "/score": 0.1, "/interactions": 0.1}
 NEW_USERS = 500  # pool of new user ids for POST /interactions: each comes back ~ a few times
-
-
-@dataclass
-class RouteTally:
-    """What all connections observed on one route."""
-
-    latencies_ms: list[float] = field(default_factory=list)  # of answered requests
-    non_2xx: int = 0
-    failures: int = 0  # transport errors and requests unanswered after --timeout
 
 
 @dataclass
@@ -159,64 +149,6 @@ async def soak(
     return tallies, samples, elapsed
 
 
-def route_figures(tallies: dict[str, RouteTally], elapsed: float) -> dict[str, dict]:
-    """Per route: requests sent, req/s, p50/p99 latency in ms of the answered ones, errors
-    (non-2xx answers plus failures)."""
-    figures = {}
-    for route, tally in tallies.items():
-        latencies = np.asarray(tally.latencies_ms or [np.nan])
-        requests = len(tally.latencies_ms) + tally.failures
-        figures[route] = {
-            "requests": requests,
-            "rps": round(requests / elapsed, 1),
-            "p50_ms": round(float(np.percentile(latencies, 50)), 2),
-            "p99_ms": round(float(np.percentile(latencies, 99)), 2),
-            "errors": tally.non_2xx + tally.failures,
-            "non_2xx": tally.non_2xx,
-            "failures": tally.failures,
-        }
-    return figures
-
-
-def memory_figures(samples: list[tuple[float, float]], warmup: float, start_mb: float) -> dict:
-    """RSS at start, after warm-up (first sample at or past `warmup` s), at the end, max;
-    stable when the end is within max(10%, 30 MB) of the post-warm-up figure."""
-    warm = next((rss for t, rss in samples if t >= warmup), samples[-1][1])
-    end = samples[-1][1]
-    allowed = max(0.10 * warm, 30.0)
-    return {
-        "rss_start_mb": start_mb,
-        "rss_warm_mb": warm,
-        "rss_end_mb": end,
-        "rss_max_mb": max(rss for _, rss in samples),
-        "rss_allowed_drift_mb": round(allowed, 1),
-        "memory_stable": abs(end - warm) <= allowed,
-    }
-
-
-def stored_events(url: str, kind: str) -> tuple[int, set[float]]:
-    """How many rows of this run's kind the store holds, and their values."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            query = text("SELECT value FROM interactions WHERE kind = :kind")
-            values = [row[0] for row in connection.execute(query, {"kind": kind})]
-    finally:
-        engine.dispose()
-    return len(values), set(values)
-
-
-def durability_figures(url: str, workload: Workload) -> dict:
-    """Acknowledged events against the rows found: none may be missing."""
-    rows, values = stored_events(url, workload.kind)
-    missing = set(workload.acknowledged) - values
-    return {
-        "acknowledged": len(workload.acknowledged),
-        "stored_rows": rows,
-        "missing": len(missing),
-    }
-
-
 def _reco(*arguments: str, env: dict[str, str]) -> None:
     """Run one `reco` command in a child process (TensorFlow stays out of this one)."""
     command = [sys.executable, "-m", "training", *arguments]
@@ -255,65 +187,6 @@ def prepare(args: argparse.Namespace, folder: Path, env: dict[str, str]) -> tupl
         env=env,
     )
     return url, bundle
-
-
-def report(result: dict, args: argparse.Namespace) -> str:
-    """The figures as a fixed-width table and the verdict line."""
-    memory, durable = result["memory"], result["durability"]
-    lines = [
-        f"connections={args.connections} duration={args.duration}s "
-        f"requests={result['requests']} req/s={result['rps']}",
-        f"{'route':<15}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}",
-    ]
-    for route, row in result["routes"].items():
-        lines.append(
-            f"{route:<15}{row['requests']:>10d}{row['rps']:>10.1f}"
-            f"{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}{row['errors']:>8d}"
-        )
-    lines += [
-        f"server RSS MB: start {memory['rss_start_mb']}, after {args.warmup:g} s warm-up "
-        f"{memory['rss_warm_mb']}, end {memory['rss_end_mb']}, max {memory['rss_max_mb']}",
-        f"interactions: {durable['acknowledged']} acknowledged with 201, "
-        f"{durable['stored_rows']} rows in the store, {durable['missing']} missing",
-        f"verdict: {'PASS' if result['passed'] else 'FAIL'} "
-        f"(errors={result['errors']}; memory stable={memory['memory_stable']}: "
-        f"end-warm={memory['rss_end_mb'] - memory['rss_warm_mb']:+.1f} MB, "
-        f"allowed ±{memory['rss_allowed_drift_mb']} MB; lost={durable['missing']}; "
-        f"clean shutdown={result['clean_shutdown']})",
-    ]
-    return "\n".join(lines)
-
-
-def summarise(
-    tallies: dict[str, RouteTally],
-    samples: list,
-    elapsed: float,
-    start_mb: float,
-    durability: dict,
-    stopped: bool,
-    args: argparse.Namespace,
-) -> dict:
-    """All figures of one run and whether it passed."""
-    routes = route_figures(tallies, elapsed)
-    memory = memory_figures(samples, args.warmup, start_mb)
-    requests = sum(row["requests"] for row in routes.values())
-    errors = sum(row["errors"] for row in routes.values())
-    return {
-        "connections": args.connections,
-        "duration_s": args.duration,
-        "requests": requests,
-        "rps": round(requests / elapsed, 1),
-        "errors": errors,
-        "routes": routes,
-        "memory": memory,
-        "rss_samples_mb": [rss for _, rss in samples],
-        "durability": durability,
-        "clean_shutdown": stopped,
-        "passed": errors == 0
-        and memory["memory_stable"]
-        and durability["missing"] == 0
-        and stopped,
-    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -375,7 +248,7 @@ def run(args: argparse.Namespace, folder: Path, runner: Callable) -> dict:
     server_log = logfile.read_text().strip()
     if server_log:
         log.info("server log (last lines):\n%s", "\n".join(server_log.splitlines()[-20:]))
-    durability = durability_figures(url, workload)
+    durability = durability_figures(url, workload.kind, workload.acknowledged)
     return summarise(tallies, samples, elapsed, start_mb, durability, stopped, args)
 
 
