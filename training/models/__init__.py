@@ -2,6 +2,7 @@
 
 from training.models import (  # noqa: F401
     als,
+    auto,
     bias,
     bpr,
     ease,

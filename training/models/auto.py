@@ -1,0 +1,187 @@
+"""`auto`: the default ranker. Fits each candidate model on a validation slice carved from its
+own training data, keeps the best by validation ndcg@10, refits that one on all the training
+data and serves its arrays.
+
+The whole selection happens inside `fit`, so under `reco evaluate` it sees only the protocol's
+train part: no test row steers the choice. The bundle keeps the name `auto` (the recipe that
+was asked for, stable from one retrain to the next); which model won, with every candidate's
+validation score, is in `selection` (the manifest's `selection` object and the report).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from training.models._implicit import (
+    ImplicitConfig,
+    ValidationRanker,
+    carve_validation,
+    positives,
+)
+from training.models.base import (
+    ExportedModel,
+    FitHistory,
+    Recommender,
+    model_class,
+    register,
+)
+from training.vocab import EncodedInteractions
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CANDIDATES = ("als", "imf", "ease", "popularity")
+METRIC = "val_ndcg@10"
+SHARED_OPTIONS = ("seed", "rating_threshold")  # passed on to every candidate that has them
+
+
+class AutoConfig(ImplicitConfig):
+    """Which models compete, how much training data judges them, and EASE's memory budget."""
+
+    candidates: tuple[str, ...] = Field(
+        DEFAULT_CANDIDATES,
+        min_length=1,
+        description="ranking models to compare, each with its default hyperparameters; ties "
+        "go to the one listed first",
+    )
+    validation_fraction: float = Field(
+        0.1,
+        ge=0,
+        lt=0.5,
+        description="per-user share of training rows held out to compare the candidates "
+        "(0: no comparison, the first candidate that fits the budget is taken)",
+    )
+    ease_memory_mb: int = Field(
+        2048,
+        ge=1,
+        le=10_000_000,
+        description="skip ease when one of its fits would need more memory than this",
+    )
+
+    @field_validator("candidates")
+    @classmethod
+    def _rankers_only(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(names)) != len(names):
+            raise ValueError(f"candidates must not repeat a model (got {list(names)})")
+        for name in names:
+            if name == AutoRecommender.name or "ranking" not in model_class(name).tasks:
+                raise ValueError(f"candidate {name!r} is not a ranking model")
+        return names
+
+
+def ease_memory_bytes(n_users: int, n_items: int) -> int:
+    """Peak bytes of one EASE fit (`training.models.ease.ease_weights`): the dense user x item
+    float32 matrix, then per item x item cell the float64 Gram matrix, its inverse, LAPACK's
+    working copy and the float64 weights, beside their float32 copy."""
+    return 4 * n_users * n_items + (4 * 8 + 4) * n_items**2
+
+
+@register
+class AutoRecommender(Recommender):
+    """Validation-selected ranker; scores, exports and folds in exactly as the chosen model."""
+
+    name = "auto"
+    config_class = AutoConfig
+    config: AutoConfig
+
+    def __init__(self, config: AutoConfig | None = None) -> None:
+        super().__init__(config)
+        self.chosen: Recommender | None = None
+        self.selection: dict[str, Any] | None = None
+
+    def candidate(self, name: str) -> Recommender:
+        """A fresh candidate `name` with its defaults, plus auto's seed and rating threshold."""
+        cls = model_class(name)
+        shared = {k: getattr(self.config, k) for k in SHARED_OPTIONS}
+        return cls(cls.config_class(**{k: v for k, v in shared.items()
+                                        if k in cls.config_class.model_fields}))  # fmt: skip
+
+    def skip_reason(self, name: str, train: EncodedInteractions) -> str | None:
+        """Why candidate `name` cannot run on `train` within the budgets, or None."""
+        if name != "ease":
+            return None
+        need = ease_memory_bytes(train.n_users, train.n_items) / 2**20
+        if need > self.config.ease_memory_mb:
+            return (
+                f"{train.n_items} items x {train.n_users} users need about {need:.0f} MB, "
+                f"over ease_memory_mb={self.config.ease_memory_mb}"
+            )
+        return None
+
+    def load_framework(self) -> None:
+        for name in self.config.candidates:
+            self.candidate(name).load_framework()
+
+    def fit(self, train: EncodedInteractions) -> FitHistory:
+        cfg = self.config
+        rng = np.random.default_rng(cfg.seed)
+        skipped = {n: r for n in cfg.candidates if (r := self.skip_reason(n, train)) is not None}
+        rows: list[dict[str, Any]] = []
+        for name, reason in skipped.items():
+            log.warning("candidate=%s skipped: %s", name, reason)
+            rows.append({"name": name, "skipped": reason})
+        runnable = [name for name in cfg.candidates if name not in skipped]
+        if not runnable:
+            raise ValueError(f"no candidate fits the budgets: {skipped}")
+        fit_part, valid = carve_validation(positives(train, cfg.rating_threshold),
+                                           cfg.validation_fraction, rng)  # fmt: skip
+        validation: dict[str, Any] = {"fraction": cfg.validation_fraction}
+        if valid is None:
+            log.warning("no validation slice (fraction 0 or under 20 positives): taking %s",
+                        runnable[0])  # fmt: skip
+            winner = runnable[0]
+        else:
+            ranker = ValidationRanker(fit_part, valid, rng)
+            validation |= {"fit_rows": len(fit_part), "validation_rows": len(valid),
+                           "validation_users": len(ranker.users)}  # fmt: skip
+            for name in runnable:
+                rows.append(self._trial(name, fit_part, ranker))
+            scored = [r for r in rows if METRIC in r]
+            winner = max(scored, key=lambda r: r[METRIC])["name"]  # first of equals wins
+        start = time.perf_counter()
+        self.chosen = self.candidate(winner)
+        self.chosen.fit(train)
+        refit = time.perf_counter() - start
+        log.info("chosen=%s refit on all %d training rows in %.1f s", winner, len(train), refit)
+        rows.sort(key=lambda r: cfg.candidates.index(r["name"]))
+        self.selection = {"metric": METRIC, "validation": validation, "candidates": rows,
+                          "chosen": winner, "chosen_params": self.chosen.fitted_params(),
+                          "refit_seconds": round(refit, 3)}  # fmt: skip
+        self.history = self.chosen.history
+        self._scorer = None
+        return self.history
+
+    def _trial(
+        self, name: str, fit_part: EncodedInteractions, ranker: ValidationRanker
+    ) -> dict[str, Any]:
+        """Fit candidate `name` on the fit part; its validation score and fit time."""
+        model = self.candidate(name)
+        start = time.perf_counter()
+        model.fit(fit_part)
+        seconds = time.perf_counter() - start
+        score = ranker(model.scorer)
+        log.info("candidate=%s %s=%.4f fit_seconds=%.1f", name, METRIC, score, seconds)
+        return {"name": name, METRIC: round(score, 6), "fit_seconds": round(seconds, 3),
+                "params": model.fitted_params()}  # fmt: skip
+
+    def _fitted(self) -> Recommender:
+        if self.chosen is None:
+            raise RuntimeError("auto has not been fitted yet")
+        return self.chosen
+
+    def fitted_params(self) -> dict[str, Any]:
+        """The config, plus the chosen model's name and fitted params once fitted."""
+        params = super().fitted_params()
+        if self.chosen is None:
+            return params
+        return params | {"chosen": self.chosen.name, "chosen_params": self.chosen.fitted_params()}
+
+    def export(self) -> ExportedModel:
+        return self._fitted().export()
+
+    def keras_model(self) -> Any | None:
+        return self._fitted().keras_model()
