@@ -18,10 +18,12 @@ import pandas as pd
 from training.interactions import Interactions
 from training.metrics import auc, loo_rank, ranking_metrics
 from training.models.base import Recommender
+from training.splits import leave_one_out_mask, per_user_random_mask
 from training.vocab import EncodedInteractions
 
 PROTOCOLS = ("rank", "loo", "rmse")
 SCORE_BATCH = 512
+RANK_TEST_FRACTION = 0.25
 
 
 def dedupe_latest(frame: pd.DataFrame) -> pd.DataFrame:
@@ -33,19 +35,16 @@ def dedupe_latest(frame: pd.DataFrame) -> pd.DataFrame:
     return latest.drop(columns="_row").reset_index(drop=True)
 
 
+def _user_codes(frame: pd.DataFrame) -> np.ndarray:
+    """An integer code per row for its user, as the array splits of `training.splits` take."""
+    return pd.factorize(frame["user"])[0]
+
+
 def rank_split(frame: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per user with n >= 2: shuffle, n_test = max(1, floor(0.25 n + 0.5)) capped at n - 1."""
-    keys = rng.random(len(frame))
-    order = np.lexsort((keys, frame["user"].to_numpy()))
-    users = frame["user"].to_numpy()[order]
-    starts = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1]
-    sizes = np.diff(np.r_[starts, len(users)])
-    position = np.arange(len(users)) - np.repeat(starts, sizes)
-    size = np.repeat(sizes, sizes)
-    n_test = np.minimum(np.maximum(1, np.floor(0.25 * size + 0.5)), size - 1)
-    in_test = np.zeros(len(frame), bool)
-    in_test[order] = (size >= 2) & (position < n_test)
-    return frame[~in_test].reset_index(drop=True), frame[in_test].reset_index(drop=True)
+    """Per user with n >= 2: shuffle, n_test = max(1, floor(0.25 n + 0.5)) capped at n - 1;
+    rows keep their order."""
+    test = per_user_random_mask(_user_codes(frame), RANK_TEST_FRACTION, rng)
+    return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
 
 
 def _fit(model: Recommender, train: EncodedInteractions) -> float:
@@ -124,17 +123,16 @@ def run_rank(make_model: Callable[[], Recommender], data: Interactions, k: int, 
 
 
 def loo_split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per user with 2+ rows, the latest row by timestamp (ties: the later row) is held out."""
+    """Per user with 2+ rows, the latest row by timestamp (ties: the later row) is held out.
+
+    Both parts come ordered by (user, timestamp, row): the held-out rows' order is the order of
+    the seeded negative draws in `loo_candidates`, so it is part of the protocol's figures."""
     ordered = frame.assign(_row=np.arange(len(frame))).sort_values(
         ["user", "timestamp", "_row"], kind="stable"
     )
-    last = ~ordered["user"].duplicated(keep="last")
-    multi = ordered["user"].map(ordered["user"].value_counts()) >= 2
-    held = (last & multi).to_numpy()
-    return (
-        ordered[~held].drop(columns="_row").reset_index(drop=True),
-        ordered[held].drop(columns="_row").reset_index(drop=True),
-    )
+    ordered = ordered.drop(columns="_row").reset_index(drop=True)
+    held = leave_one_out_mask(_user_codes(ordered), ordered["timestamp"].to_numpy())
+    return ordered[~held].reset_index(drop=True), ordered[held].reset_index(drop=True)
 
 
 def loo_candidates(
