@@ -22,7 +22,7 @@ run: install
 	@if ls $(ARTIFACTS)/*/manifest.json >/dev/null 2>&1; then \
 	  echo "using the newest bundle in $(ARTIFACTS)/"; \
 	else \
-	  $(RECO) train --model mf --dataset store; \
+	  $(RECO) train --dataset store; \
 	fi
 	$(RECO) serve --host 127.0.0.1 --port 8000
 

@@ -64,8 +64,12 @@ def export_bundle(
     metrics: dict[str, float],
     report: Callable[[Path], None] | None = None,
     extra_dataset: dict[str, Any] | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> Path:
-    """Write `model` (fitted on `train`) as a verified bundle at `out_dir`; return it."""
+    """Write `model` (fitted on `train`) as a verified bundle at `out_dir`; return it.
+
+    `selection` (from a model chosen on validation, e.g. `auto`) is kept in the manifest as
+    is, so the bundle says which candidates competed, their scores and the choice."""
     out_dir = Path(out_dir)
     if not valid_version(out_dir.name):
         raise ValueError(f"bundle folder name {out_dir.name!r} must match [A-Za-z0-9._-]+")
@@ -107,6 +111,7 @@ def export_bundle(
                 **(extra_dataset or {}),
             },
             "metrics": {k: float(v) for k, v in metrics.items()},
+            **({"selection": selection} if selection is not None else {}),
             "libraries": _library_versions(),
             "files": _file_entries(temp),
         }

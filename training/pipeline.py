@@ -12,6 +12,7 @@ import numpy as np
 
 from training.export import export_bundle
 from training.interactions import Interactions
+from training.models.auto import AutoRecommender
 from training.models.base import Recommender
 from training.protocols import dedupe_latest, evaluate_ranking, evaluate_rmse, rank_split
 from training.vocab import EncodedInteractions
@@ -57,6 +58,7 @@ def train_and_export(
     encoded = EncodedInteractions.encode(data.with_rows(dedupe_latest(data.frame)))
     model = make_model()
     model.fit(encoded)
+    selection = model.selection if isinstance(model, AutoRecommender) else None
 
     def write_report(path: Path) -> None:
         from training.report import write_training_report
@@ -70,6 +72,7 @@ def train_and_export(
             train=encoded,
             item_genres=list(encoded.item_genres) or [""] * encoded.n_items,
             params=model.fitted_params(),
+            selection=selection,
         )
 
     bundle = export_bundle(
@@ -82,5 +85,6 @@ def train_and_export(
         metrics=metrics,
         report=write_report if report else None,
         extra_dataset=extra_dataset,
+        selection=selection,
     )
     return TrainResult(bundle, metrics)

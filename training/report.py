@@ -168,6 +168,26 @@ def _matrix_sections(train: EncodedInteractions, test: EncodedInteractions | Non
     ]
 
 
+def _selection_section(selection: dict[str, Any]) -> Section:
+    """The candidates a validation-selected model (`auto`) compared: a table and a bar chart
+    of their validation scores, the chosen one marked."""
+    metric = selection["metric"]
+    rows = [
+        {"candidate": c["name"], metric: c.get(metric), "fit_seconds": c.get("fit_seconds"),
+         "chosen": "yes" if c["name"] == selection["chosen"] else "",
+         "skipped": c.get("skipped", "")}
+        for c in selection["candidates"]
+    ]  # fmt: skip
+    content = _note(f"chosen: {selection['chosen']}, by {metric} on {selection['validation']}")
+    content += _table(rows)
+    scores = [_or_nan(_number(row[metric])) for row in rows]
+    if any(math.isfinite(score) for score in scores):
+        names = [row["candidate"] for row in rows]
+        chart = plots.bars(names, {metric: scores}, "candidates on validation", set())
+        content += _img(chart, f"{metric} by candidate")
+    return ("Model selection", content)
+
+
 def write_training_report(
     path: Path,
     *,
@@ -179,11 +199,14 @@ def write_training_report(
     test: EncodedInteractions | None = None,
     item_genres: list[str] | None = None,
     params: dict | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the report of one trained model to `path`: tables, curves, embeddings, data shape."""
+    """Write the report of one trained model to `path`: tables, curves, embeddings, data shape;
+    with `selection`, the candidates it was chosen among."""
     metric_note = _note("no holdout metrics recorded")
     sections: list[Section] = [
         ("Model", _table([{"model": model_name, "scorer": exported.kind, **(params or {})}])),
+        *([_selection_section(selection)] if selection is not None else []),
         ("Data", _table([_data_sizes(train, test)])),
         ("Metrics", _table([dict(metrics)]) if metrics else metric_note),
         ("Training curves", _curves(history, model_name)),

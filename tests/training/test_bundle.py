@@ -38,6 +38,7 @@ def test_bundle_round_trip(bundle_dir):
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
     assert bundle.item_titles[bundle.item_map.get("3")] == "Item 3"
     assert not any(p.name.startswith(".tmp") for p in bundle_dir.parent.iterdir())
+    assert "selection" not in manifest  # only a model chosen on validation has one
 
 
 def _copy(bundle_dir: Path) -> Path:
@@ -108,3 +109,21 @@ def test_bundle_folder_name_with_traversal_is_refused(tmp_path):
 def test_unknown_model_name_lists_choices():
     with pytest.raises(ValueError, match=r"unknown model .bprr.; choose one of: .*mf"):
         model_class("bprr")
+
+
+def test_auto_bundle_records_its_selection_in_manifest_and_report(tmp_path, blocks):
+    from training.pipeline import train_and_export
+
+    candidates = ("popularity", "als", "ease")
+    make = lambda: create_model("auto", candidates=candidates)  # noqa: E731
+    bundle = train_and_export(make, blocks, new_bundle_dir(tmp_path, "auto"), holdout=False).bundle
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    selection = manifest["selection"]
+    assert [c["name"] for c in selection["candidates"]] == list(candidates)
+    assert all("val_ndcg@10" in c and "fit_seconds" in c for c in selection["candidates"])
+    params = manifest["model"]["params"]
+    assert manifest["model"]["name"] == "auto" and params["candidates"] == list(candidates)
+    assert params["chosen"] == selection["chosen"] in candidates
+    assert params["chosen_params"] == selection["chosen_params"]
+    report = (bundle / "report.html").read_text()
+    assert "Model selection" in report and "val_ndcg@10 by candidate" in report

@@ -14,7 +14,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train", help="fit a model, export a bundle", description=__doc__
     )
-    parser.add_argument("--model", default="mf", help="model name (default mf)")
+    parser.add_argument(
+        "--model",
+        default="auto",
+        help="model name (default auto: the best of als, imf, ease, popularity on validation)",
+    )
     parser.add_argument(
         "--dataset", default="synthetic", help="synthetic, store, a MovieLens folder, or a file"
     )

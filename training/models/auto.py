@@ -55,10 +55,10 @@ class AutoConfig(ImplicitConfig):
         description="per-user share of training rows held out to compare the candidates "
         "(0: no comparison, the first candidate that fits the budget is taken)",
     )
-    ease_memory_mb: int = Field(
+    ease_memory_mb: float = Field(
         2048,
-        ge=1,
-        le=10_000_000,
+        gt=0,
+        le=1e7,
         description="skip ease when one of its fits would need more memory than this",
     )
 

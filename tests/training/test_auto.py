@@ -1,0 +1,88 @@
+"""`auto`: candidates compared on a validation slice of the training data, the best refitted
+on all of it and served; every score and the choice recorded."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from tests.conftest import block_interactions
+from training.models.auto import AutoRecommender
+from training.models.base import create_model
+from training.vocab import EncodedInteractions
+
+NUMPY_CANDIDATES = ("popularity", "als", "ease")
+
+
+@pytest.fixture(scope="module")
+def blocks_encoded() -> EncodedInteractions:
+    return EncodedInteractions.encode(block_interactions(40, 30, 10, 3))
+
+
+def _auto(**params: object) -> AutoRecommender:
+    model = create_model("auto", candidates=NUMPY_CANDIDATES, **params)
+    assert isinstance(model, AutoRecommender)
+    return model
+
+
+def test_auto_keeps_the_best_validation_score_and_serves_its_refit(blocks_encoded) -> None:
+    model = _auto()
+    model.fit(blocks_encoded)
+    selection = model.selection
+    scores = {c["name"]: c["val_ndcg@10"] for c in selection["candidates"]}
+    assert list(scores) == list(NUMPY_CANDIDATES)
+    assert selection["chosen"] == max(scores, key=scores.get) != "popularity"
+    assert scores[selection["chosen"]] > scores["popularity"]
+    assert 0 < selection["validation"]["validation_rows"] < len(blocks_encoded)
+    # the served arrays are the chosen model refitted on all the training data
+    refit = create_model(selection["chosen"])
+    refit.fit(blocks_encoded)
+    assert model.export().kind == refit.export().kind
+    for name, array in refit.export().arrays.items():
+        np.testing.assert_array_equal(model.export().arrays[name], array, err_msg=name)
+    params = model.fitted_params()
+    assert params["chosen"] == selection["chosen"]
+    assert params["chosen_params"] == refit.fitted_params() == selection["chosen_params"]
+
+
+def test_auto_logs_one_line_per_candidate(blocks_encoded, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="training.models.auto"):
+        _auto().fit(blocks_encoded)
+    lines = [r.getMessage() for r in caplog.records if r.name == "training.models.auto"]
+    for name in NUMPY_CANDIDATES:
+        assert sum(line.startswith(f"candidate={name} val_ndcg@10=") for line in lines) == 1
+
+
+def test_auto_skips_ease_over_its_memory_budget(blocks_encoded, caplog) -> None:
+    model = _auto(ease_memory_mb=0.01)
+    with caplog.at_level(logging.WARNING, logger="training.models.auto"):
+        model.fit(blocks_encoded)
+    ease = next(c for c in model.selection["candidates"] if c["name"] == "ease")
+    assert "ease_memory_mb=0.01" in ease["skipped"] and "val_ndcg@10" not in ease
+    assert "candidate=ease skipped" in caplog.text
+    assert model.selection["chosen"] != "ease"
+
+
+def test_auto_without_validation_takes_the_first_candidate(blocks_encoded) -> None:
+    model = create_model("auto", candidates=("ease", "als"), validation_fraction=0.0)
+    model.fit(blocks_encoded)
+    assert model.selection["chosen"] == "ease"
+    assert all("val_ndcg@10" not in c for c in model.selection["candidates"])
+
+
+@pytest.mark.parametrize(
+    ("candidates", "message"),
+    [(("auto",), "not a ranking model"), (("als", "als"), "must not repeat"),
+     (("bprr",), "unknown model 'bprr'")],
+)  # fmt: skip
+def test_auto_refuses_bad_candidates(candidates, message) -> None:
+    with pytest.raises(ValidationError, match=message):
+        create_model("auto", candidates=candidates)
+
+
+def test_auto_is_not_fitted_before_fit() -> None:
+    with pytest.raises(RuntimeError, match="not been fitted"):
+        create_model("auto").export()
