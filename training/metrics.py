@@ -5,6 +5,26 @@ from __future__ import annotations
 import numpy as np
 
 
+def discounts(k: int) -> np.ndarray:
+    """The DCG discount of each list position 0..k-1: 1 / log2(position + 2)."""
+    return 1.0 / np.log2(np.arange(k) + 2)
+
+
+def ndcg(hits: np.ndarray, n_relevant: np.ndarray | int) -> np.ndarray:
+    """nDCG@k of ranked lists, the one implementation (RANK, LOO and validation use it).
+
+    `hits` is (lists, k) booleans: is the item at each position relevant; `n_relevant` is |T|
+    per list (items no model can rank included). DCG over the positions, divided by the DCG of
+    an ideal list of min(|T|, k) hits; 0 for a list without relevant items.
+    """
+    hits = np.atleast_2d(np.asarray(hits, bool))
+    k = hits.shape[1]
+    gain = discounts(k)
+    n_relevant = np.broadcast_to(np.asarray(n_relevant), hits.shape[:1])
+    ideal = np.cumsum(gain)[np.clip(n_relevant, 1, k) - 1] if k else np.ones(len(hits))
+    return np.where(n_relevant > 0, (hits * gain).sum(axis=1) / ideal, 0.0)
+
+
 def ranking_metrics(
     top: np.ndarray, relevant: set[int], n_relevant: int, k: int
 ) -> dict[str, float]:
@@ -12,16 +32,15 @@ def ranking_metrics(
 
     `n_relevant` is |T|, counting test items no model can rank (unseen in train).
     """
-    hits = np.fromiter((item in relevant for item in top[:k]), bool, min(k, len(top)))
+    hits = np.zeros(k, bool)
+    hits[: min(k, len(top))] = [item in relevant for item in top[:k]]
     positions = np.flatnonzero(hits)
     n_hits = len(positions)
-    discounts = 1.0 / np.log2(np.arange(k) + 2)
-    ideal = discounts[: min(n_relevant, k)].sum()
-    precision_at = np.cumsum(hits) / (np.arange(len(hits)) + 1)
+    precision_at = np.cumsum(hits) / (np.arange(k) + 1)
     return {
         f"precision@{k}": n_hits / k,
         f"recall@{k}": n_hits / n_relevant,
-        f"ndcg@{k}": float(discounts[positions].sum() / ideal) if ideal else 0.0,
+        f"ndcg@{k}": float(ndcg(hits, n_relevant)[0]),
         f"map@{k}": float(precision_at[positions].sum() / min(n_relevant, k)),
         f"mrr@{k}": 1.0 / (positions[0] + 1) if n_hits else 0.0,
     }
@@ -46,3 +65,10 @@ def auc(scores: np.ndarray, positive: np.ndarray) -> float:
 def loo_rank(held_out_score: float, negative_scores: np.ndarray) -> int:
     """0-based rank of the held-out item; a negative with an equal score ranks above it."""
     return int(np.count_nonzero(negative_scores >= held_out_score))
+
+
+def loo_metrics(ranks: np.ndarray, k: int) -> dict[str, float]:
+    """hr@k and ndcg@k of the held-out items' 0-based ranks (one relevant item per list)."""
+    ranks = np.asarray(ranks)
+    hits = ranks[:, None] == np.arange(k)
+    return {f"hr@{k}": float(np.mean(ranks < k)), f"ndcg@{k}": float(np.mean(ndcg(hits, 1)))}

@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from app.serving.index import top_k_rows
 from training.interactions import Interactions
-from training.metrics import auc, loo_rank, ranking_metrics
+from training.metrics import auc, loo_metrics, loo_rank, ranking_metrics
+from training.models._implicit import history_csr
 from training.models.base import Recommender
 from training.splits import leave_one_out_mask, per_user_random_mask
 from training.vocab import EncodedInteractions
@@ -65,30 +67,40 @@ def _result(model: Recommender, fit_s: float, rec_s: float, metrics: dict[str, f
     }
 
 
+def _excluded_rows(
+    train: EncodedInteractions, users: np.ndarray, indptr: np.ndarray, indices: np.ndarray
+) -> np.ndarray:
+    """(len(users), n_items) mask of what a user is never recommended: their train items (the
+    CSR rows `indptr`, `indices`) and every item that does not occur in train."""
+    excluded = np.repeat(~(train.item_counts() > 0)[None, :], len(users), axis=0)
+    counts = indptr[users + 1] - indptr[users]
+    rows = np.repeat(np.arange(len(users)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    excluded[rows, indices[np.repeat(indptr[users], counts) + offsets]] = True
+    return excluded
+
+
 def evaluate_ranking(
     model: Recommender, train: EncodedInteractions, test: pd.DataFrame, k: int
 ) -> tuple[dict[str, float], float]:
-    """RANK metrics of a fitted model on raw test rows; returns (metrics, recommend seconds)."""
+    """RANK metrics of a fitted model on raw test rows; returns (metrics, recommend seconds).
+
+    The lists are the serving contract's `top_k_rows` (ties by the lower index), so they are
+    the lists the server returns for the same scores and exclusions."""
     user_idx = train.user_map.encode(test["user"].to_numpy())
     item_idx = train.item_map.encode(test["item"].to_numpy())
     test_users = np.unique(user_idx[user_idx >= 0])
-    seen = [set() for _ in range(train.n_users)]
-    for u, i in zip(train.users, train.items, strict=True):
-        seen[u].add(i)
-    in_train = np.zeros(train.n_items, bool)
-    in_train[train.items] = True
+    indptr, indices = history_csr(train)
     start = time.perf_counter()
     tops, all_scores = {}, {}
     for batch_start in range(0, len(test_users), SCORE_BATCH):
         batch = test_users[batch_start : batch_start + SCORE_BATCH]
+        excluded = _excluded_rows(train, batch, indptr, indices)
         scores = model.score(batch).astype(np.float64)
+        scores[excluded] = -np.inf
+        top, _ = top_k_rows(scores, k, excluded)
         for row, user in enumerate(batch):
-            user_scores = scores[row]
-            user_scores[~in_train] = -np.inf
-            user_scores[list(seen[user])] = -np.inf
-            top = np.argpartition(-user_scores, min(k, len(user_scores) - 1))[:k]
-            tops[user] = top[np.argsort(-user_scores[top], kind="stable")]
-            all_scores[user] = user_scores
+            tops[user], all_scores[user] = top[row][top[row] >= 0], scores[row]
     recommend_seconds = time.perf_counter() - start
     per_user: list[dict[str, float]] = []
     aucs = []
@@ -108,7 +120,7 @@ def evaluate_ranking(
         aucs.append(auc(all_scores[user][candidates], positive[candidates]))
     metrics = pd.DataFrame(per_user).mean().to_dict()
     metrics["auc"] = float(np.nanmean(aucs)) if aucs else float("nan")
-    metrics[f"coverage@{k}"] = len(shown) / max(1, int(in_train.sum()))
+    metrics[f"coverage@{k}"] = len(shown) / max(1, int((train.item_counts() > 0).sum()))
     return metrics, recommend_seconds
 
 
@@ -160,7 +172,7 @@ def run_loo(make_model: Callable[[], Recommender], data: Interactions, k: int, s
     model = make_model()
     fit_s = _fit(model, train)
     start = time.perf_counter()
-    hits, gains = [], []
+    ranks = []
     for user, candidates in loo_candidates(frame, test_frame, rng):
         items = train.item_map.encode(candidates)
         u = train.user_map.get(user)
@@ -168,11 +180,9 @@ def run_loo(make_model: Callable[[], Recommender], data: Interactions, k: int, s
         if u >= 0:
             known = items >= 0
             scores[known] = model.scorer.score_pairs(u, items[known])
-        rank = loo_rank(scores[0], scores[1:])
-        hits.append(rank < k)
-        gains.append(1.0 / np.log2(rank + 2) if rank < k else 0.0)
+        ranks.append(loo_rank(scores[0], scores[1:]))
     rec_s = time.perf_counter() - start
-    return _result(model, fit_s, rec_s, {f"hr@{k}": np.mean(hits), f"ndcg@{k}": np.mean(gains)})
+    return _result(model, fit_s, rec_s, loo_metrics(np.array(ranks, np.int64), k))
 
 
 def rmse_split(

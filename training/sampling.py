@@ -1,8 +1,8 @@
 """Seeded, vectorised negative sampling: no Python loop over interactions.
 
-Positives are kept as sorted int64 codes user * n_items + item; candidates are drawn uniformly
-and membership is tested with a bitmap of the user x item grid (or, for grids too big for
-one, a searchsorted over the codes), redrawing only the collisions. With a density
+Positives are kept as sorted int64 pair codes (`training.vocab.pair_codes`); candidates are
+drawn uniformly and membership is tested with a bitmap of the user x item grid (or, for grids
+too big for one, a searchsorted over the codes), redrawing only the collisions. With a density
 d of the user-item matrix, the expected number of rounds is about log(n) / log(1 / d).
 """
 
@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from training.vocab import pair_codes, split_pair_codes
+
 # user x item grids up to this many cells (64 MB) test membership with a bitmap, which is over
 # ten times faster than a binary search over the codes
 BITMAP_CELLS = 1 << 26
@@ -19,14 +21,14 @@ BITMAP_CELLS = 1 << 26
 
 def positive_codes(users: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray:
     """Sorted unique codes of the (user, item) pairs."""
-    return np.unique(users.astype(np.int64) * n_items + items)
+    return np.unique(pair_codes(users, items, n_items))
 
 
 def is_positive(
     codes: np.ndarray, users: np.ndarray, items: np.ndarray, n_items: int
 ) -> np.ndarray:
     """Boolean mask: is each (user, item) pair among the sorted `codes`."""
-    query = users.astype(np.int64) * n_items + items
+    query = pair_codes(users, items, n_items)
     at = np.searchsorted(codes, query)
     at[at == len(codes)] = 0
     return codes[at] == query if len(codes) else np.zeros(len(query), bool)
@@ -61,7 +63,7 @@ def _membership(
         return lambda u, i: is_positive(codes, u, i, n_items)
     bitmap = np.zeros(cells, bool)
     bitmap[codes] = True
-    return lambda u, i: bitmap[u.astype(np.int64) * n_items + i]
+    return lambda u, i: bitmap[pair_codes(u, i, n_items)]
 
 
 def _exact_leftovers(
@@ -75,7 +77,8 @@ def _exact_leftovers(
     """Draw from each leftover user's explicit complement (users with almost every item)."""
     for user in np.unique(users[redo]):
         rows = redo[users[redo] == user]
-        seen = codes[(codes >= user * n_items) & (codes < (user + 1) * n_items)] - user * n_items
+        first, stop = np.searchsorted(codes, pair_codes(np.array([user, user + 1]), 0, n_items))
+        seen = split_pair_codes(codes[first:stop], n_items)[1]
         free = np.setdiff1d(np.arange(n_items), seen)
         if len(free) == 0:
             raise ValueError(f"user index {user} interacted with every item: no negatives exist")

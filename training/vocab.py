@@ -10,6 +10,17 @@ from app.serving.idmap import IdMap
 from training.interactions import Interactions
 
 
+def pair_codes(rows: np.ndarray, columns: np.ndarray, n_columns: int) -> np.ndarray:
+    """One int64 code per (row, column) pair of a rows x n_columns grid, row * n_columns +
+    column: pairs become sortable, unique-able and searchable as plain integers."""
+    return np.asarray(rows).astype(np.int64) * n_columns + columns
+
+
+def split_pair_codes(codes: np.ndarray, n_columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (rows, columns) of `pair_codes`."""
+    return np.divmod(codes, n_columns)
+
+
 @dataclass(frozen=True)
 class EncodedInteractions:
     """Interactions as parallel dense arrays, with the id maps that produced them."""

@@ -13,7 +13,7 @@ from training.splits import (
     recency_rank,
     stratified_split,
 )
-from training.vocab import EncodedInteractions
+from training.vocab import EncodedInteractions, pair_codes
 
 
 def _data() -> EncodedInteractions:
@@ -58,7 +58,7 @@ def test_negatives_are_never_positives_with_bitmap_or_binary_search(monkeypatch)
     with_bitmap = sample_negatives(data.users, data.n_items, codes, np.random.default_rng(5))
     monkeypatch.setattr(sampling, "BITMAP_CELLS", 0)  # every grid too big: binary search
     searched = sample_negatives(data.users, data.n_items, codes, np.random.default_rng(5))
-    hits = np.isin(data.users.astype(np.int64) * data.n_items + with_bitmap, codes)
+    hits = np.isin(pair_codes(data.users, with_bitmap, data.n_items), codes)
     assert not hits.any()
     np.testing.assert_array_equal(with_bitmap, searched)  # same answers, same seeded draws
 

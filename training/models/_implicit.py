@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from app.serving.index import top_k_rows
 from app.serving.scorers import Scorer
+from training.metrics import ndcg
 from training.models.base import ModelConfig
 from training.splits import recency_rank, stratified_split
-from training.vocab import EncodedInteractions
+from training.vocab import EncodedInteractions, pair_codes, split_pair_codes
 
 VALIDATION_K = 10
 MAX_VALIDATION_USERS = 2000
@@ -37,8 +39,8 @@ class ImplicitConfig(ModelConfig):
 def positives(train: EncodedInteractions, threshold: float | None) -> EncodedInteractions:
     """The distinct (user, item) rows that count as positives (rating >= threshold, if set)."""
     keep = np.ones(len(train), bool) if threshold is None else train.ratings >= threshold
-    codes = train.users[keep].astype(np.int64) * train.n_items + train.items[keep]
-    _, first = np.unique(codes, return_index=True)
+    _, first = np.unique(pair_codes(train.users[keep], train.items[keep], train.n_items),
+                         return_index=True)  # fmt: skip
     return train.subset(np.flatnonzero(keep)[np.sort(first)])
 
 
@@ -54,8 +56,8 @@ def carve_validation(
 
 def history_csr(data: EncodedInteractions) -> tuple[np.ndarray, np.ndarray]:
     """(indptr, indices): each user's distinct items, sorted, as CSR rows (int64, int32)."""
-    codes = np.unique(data.users.astype(np.int64) * data.n_items + data.items)
-    users, items = np.divmod(codes, data.n_items)
+    codes = np.unique(pair_codes(data.users, data.items, data.n_items))
+    users, items = split_pair_codes(codes, data.n_items)
     indptr = np.r_[0, np.cumsum(np.bincount(users, minlength=data.n_users))].astype(np.int64)
     return indptr, items.astype(np.int32)
 
@@ -91,18 +93,13 @@ class ValidationRanker:
         self.relevant &= ~self.seen
 
     def __call__(self, scorer: Scorer) -> float:
-        scores = scorer.score_users(self.users).astype(np.float64)
-        scores[self.seen] = -np.inf
+        scores = scorer.score_users(self.users)
         k = min(VALIDATION_K, scores.shape[1] - 1)
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        hits = np.take_along_axis(self.relevant, top, axis=1)
-        discounts = 1.0 / np.log2(np.arange(k) + 2)
+        top, _ = top_k_rows(scores, k, self.seen)
+        hits = np.take_along_axis(self.relevant, np.maximum(top, 0), axis=1) & (top >= 0)
         n_relevant = self.relevant.sum(axis=1)
-        ideal = np.cumsum(discounts)[np.clip(n_relevant, 1, k) - 1]
-        ndcg = (hits * discounts).sum(axis=1) / ideal
-        return float(ndcg[n_relevant > 0].mean()) if (n_relevant > 0).any() else 0.0
+        has_relevant = n_relevant > 0
+        return float(ndcg(hits, n_relevant)[has_relevant].mean()) if has_relevant.any() else 0.0
 
 
 class SampledConfig(ImplicitConfig):

@@ -16,7 +16,7 @@ from training.models._implicit import (
     positives,
 )
 from training.models.base import ExportedModel, FitHistory, Recommender, register
-from training.vocab import EncodedInteractions
+from training.vocab import EncodedInteractions, pair_codes, split_pair_codes
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ class _Observed:
             self.mask = np.zeros((n_rows, n_cols), np.float32)
             self.mask[rows, columns] = 1.0
             return
-        codes = np.unique(rows.astype(np.int64) * n_cols + columns)
-        self.rows, self.columns = np.divmod(codes, n_cols)
+        codes = np.unique(pair_codes(rows, columns, n_cols))
+        self.rows, self.columns = split_pair_codes(codes, n_cols)
         counts = np.bincount(self.rows, minlength=n_rows)
         self.starts = np.r_[0, np.cumsum(counts)[:-1]][counts > 0]
         self.nonempty = np.flatnonzero(counts)

@@ -1,0 +1,73 @@
+"""What is evaluated is what is served: RANK's lists are the serving contract's top-k lists,
+ties included (popularity scores are counts, so ties are the rule, not the exception)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app.serving.index import top_k
+from training.interactions import Interactions
+from training.metrics import ranking_metrics
+from training.models.base import create_model
+from training.protocols import evaluate_ranking
+from training.vocab import EncodedInteractions
+
+
+def _tied(seed: int = 0) -> tuple[EncodedInteractions, pd.DataFrame]:
+    """300 users over 400 items whose counts take few values (many tied scores), and a test
+    set of 3 items per user drawn from the same items."""
+    rng = np.random.default_rng(seed)
+    rows = [(f"u{u}", f"i{i}") for u in range(300) for i in rng.choice(400, 8, replace=False)]
+    frame = pd.DataFrame(rows, columns=["user", "item"]).assign(rating=1.0, timestamp=0)
+    train = EncodedInteractions.encode(Interactions(frame, "tied"))
+    test = pd.DataFrame(
+        [(f"u{u}", f"i{i}") for u in range(300) for i in rng.choice(400, 3, replace=False)],
+        columns=["user", "item"],
+    )
+    return train, test[~test.set_index(["user", "item"]).index.isin(frame.set_index(
+        ["user", "item"]).index)]  # fmt: skip
+
+
+def _served_metrics(model, train: EncodedInteractions, test: pd.DataFrame, k: int) -> dict:
+    """Mean RANK metrics of the lists that serving's `top_k` gives, user by user."""
+    in_train = train.item_counts() > 0
+    per_user = []
+    for user, items in test.groupby("user")["item"]:
+        u = train.user_map.get(user)
+        seen = train.items[train.users == u]
+        exclude = np.union1d(seen, np.flatnonzero(~in_train))
+        served, _ = top_k(model.score(np.array([u]))[0], k, exclude)
+        relevant = {int(i) for i in train.item_map.encode(items.to_numpy()) if i >= 0}
+        per_user.append(ranking_metrics(served, relevant, len(items), k))
+    return pd.DataFrame(per_user).mean().to_dict()
+
+
+@pytest.mark.parametrize("name", ["popularity", "ease"])
+def test_rank_lists_are_the_served_lists_under_ties(name):
+    train, test = _tied()
+    model = create_model(name)
+    model.fit(train)
+    evaluated, _ = evaluate_ranking(model, train, test, 10)
+    served = _served_metrics(model, train, test, 10)
+    for metric, value in served.items():
+        assert evaluated[metric] == pytest.approx(value, abs=1e-12), metric
+
+
+def test_validation_ranker_ranks_as_serving_under_ties():
+    from training.models._implicit import ValidationRanker
+    from training.splits import stratified_split
+
+    train, _ = _tied()
+    fit, valid = stratified_split(train, 0.25, np.random.default_rng(1))
+    model = create_model("popularity")
+    model.fit(fit)
+    ranker = ValidationRanker(fit, valid, np.random.default_rng(2))
+    gains = []
+    for user in ranker.users:
+        seen = fit.items[fit.users == user]
+        served, _ = top_k(model.score(np.array([user]))[0], 10, seen)
+        relevant = np.setdiff1d(valid.items[valid.users == user], seen)
+        discounts = 1 / np.log2(np.arange(10) + 2)
+        dcg = discounts[np.isin(served, relevant)].sum()
+        gains.append(dcg / discounts[: min(len(relevant), 10)].sum())
+    assert ranker(model.scorer) == pytest.approx(np.mean(gains), abs=1e-12)
