@@ -113,10 +113,13 @@ class AutoRecommender(Recommender):
         return None
 
     def load_framework(self) -> None:
+        """Import every candidate's framework (Keras for imf) before a timed fit."""
         for name in self.config.candidates:
             self.candidate(name).load_framework()
 
     def fit(self, train: EncodedInteractions) -> FitHistory:
+        """Compare the candidates on a validation slice of `train`, refit the best on all of
+        `train`; its history becomes auto's (the report's curves are the served model's)."""
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
         skipped = {n: r for n in cfg.candidates if (r := self.skip_reason(n, train)) is not None}
