@@ -33,8 +33,30 @@ class Settings(BaseSettings):
     store_refresh_seconds: float = Field(
         1.0, gt=0, le=3600, description="how often the in-memory store view looks for writes"
     )
-    response_cache_size: int = Field(
-        10_000, ge=0, description="rendered /recommend answers kept (0 = no cache)"
+    response_cache_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="bytes of rendered /recommend answers kept, least recently used go first "
+        "(0 = no cache)",
+    )
+    inline_max_ms: float = Field(
+        1.0,
+        ge=0,
+        description="work measured at load to take at most this many milliseconds runs on the "
+        "event loop; anything slower runs in a worker thread",
+    )
+    explanations_per_item: int = Field(
+        3, ge=1, le=50, description="history items named per recommended item with explain=true"
+    )
+    model_retention: int = Field(
+        2,
+        ge=0,
+        le=100,
+        description="loaded models kept besides the active one and the one activated before it "
+        "(the rollback target); older ones are evicted from memory and reload from disk",
+    )
+    category_cache_size: int = Field(
+        256, ge=1, description="category filters whose item masks each loaded model keeps"
     )
     cors_origins: list[str] = Field(default_factory=list, description="CORS closed when empty")
 

@@ -19,7 +19,6 @@ from app.metrics import Metrics, MetricsMiddleware
 from app.routes import catalog, interactions, models, ops, recommendations
 from app.serving.fallback import StoreFallback
 from app.serving.response_cache import ResponseCache
-from app.serving.service import ServingOptions
 from app.serving.signal import ChangeSignal, signal_path
 from app.serving.state import ModelState
 from app.serving.store_view import StoreView
@@ -99,11 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     settings = settings or get_settings()
     app.state.settings = settings
-    app.state.models = ModelState(
-        options=ServingOptions(settings.ann_threshold, settings.ranking_candidates)
-    )
+    app.state.models = ModelState(settings=settings)
     app.state.metrics = Metrics()
-    app.state.responses = ResponseCache(settings.response_cache_size)
+    app.state.responses = ResponseCache(settings.response_cache_bytes)
     install_error_handlers(app)
     for module in (recommendations, interactions, catalog, models, ops):
         app.include_router(module.router)

@@ -52,6 +52,9 @@ class RecommendOut(BaseModel):
     )
     user_id: str
     model: str
+    version: str | None = Field(
+        None, description="the bundle that answered (null: the store's popularity fallback)"
+    )
     cold_start: bool
     strategy: str = Field(
         description="model (trained vector), fold_in (computed from the store now) or popularity"
@@ -73,6 +76,7 @@ class RecommendBatchIn(BaseModel):
 
 class RecommendBatchOut(BaseModel):
     model: str
+    version: str | None = None
     results: list[RecommendOut]
 
 
@@ -86,6 +90,7 @@ class SimilarOut(BaseModel):
     )
     item_id: str
     model: str
+    version: str | None = None
     items: list[ScoredItemOut]
 
 
@@ -106,7 +111,11 @@ class ItemScoreOut(BaseModel):
 class ScoreOut(BaseModel):
     user_id: str
     model: str
+    version: str | None = None
     cold_start: bool
+    strategy: str = Field(
+        description="model, fold_in (the user's newer interactions folded in) or popularity"
+    )
     scores: list[ItemScoreOut]
 
 

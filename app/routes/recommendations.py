@@ -21,8 +21,8 @@ from app.schemas import (
     SimilarOut,
     UserIdPath,
 )
+from app.serving.records import Recommendation, RecommendOptions
 from app.serving.response_cache import CachedAnswer, ResponseCache
-from app.serving.service import ModelService, Recommendation, RecommendOptions
 from app.serving.store_view import StoreView
 
 T = TypeVar("T")
@@ -50,10 +50,11 @@ async def _current_view(request: Request) -> StoreView:
     return view
 
 
-async def _compute(model: ModelService, work: Callable[[], T]) -> T:
-    """Run `work` on the event loop when the model says it is small (a threadpool hop would
-    cost more than the numpy work itself), else in the threadpool so the loop never waits."""
-    if model.inline:
+async def _compute(inline: bool, work: Callable[[], T]) -> T:
+    """Run `work` on the event loop when the model measured it as small (a threadpool hop
+    would cost more than the numpy work itself), else in the threadpool so the loop never
+    waits on it."""
+    if inline:
         return work()
     return await run_in_threadpool(work)
 
@@ -95,9 +96,12 @@ async def recommend(
             exclude_seen=exclude_seen,
             explain=explain,
             hidden=view.hidden,
+            hidden_version=view.hidden_version,
         )
         history = view.history(user_id)
-        result = await _compute(model, lambda: model.recommend(user_id, history, options))
+        result = await _compute(
+            model.inline_for(user_id, history), lambda: model.recommend(user_id, history, options)
+        )
         body = orjson.dumps(_render(result, explain))
         answer = CachedAnswer(body, result.strategy, result.cold_start)
         if model.version:
@@ -124,6 +128,7 @@ def _render(result: Recommendation, explain: bool) -> dict:
     return {
         "user_id": result.user_id,
         "model": result.model,
+        "version": result.version,
         "cold_start": result.cold_start,
         "strategy": result.strategy,
         "items": [_item(i, explain) for i in result.items],
@@ -147,13 +152,18 @@ async def recommend_batch(request: Request, body: RecommendBatchIn, model: Model
         category=body.category,
         exclude_seen=body.exclude_seen,
         hidden=view.hidden,
+        hidden_version=view.hidden_version,
     )
     histories = view.histories(users)
     results = await run_in_threadpool(model.recommend_many, users, histories, options)
     for result in results:
         _count(request, result.strategy, result.cold_start)
     rendered = {result.user_id: _render(result, False) for result in results}
-    answer = {"model": model.name, "results": [rendered[user] for user in body.user_ids]}
+    answer = {
+        "model": model.name,
+        "version": model.version,
+        "results": [rendered[user] for user in body.user_ids],
+    }
     return _json(orjson.dumps(answer))
 
 
@@ -183,24 +193,43 @@ async def similar(
     view = await _current_view(request)
     excluded = _ids(exclude)
     items = await _compute(
-        model,
+        model.inline_for(None),
         lambda: model.similar(
-            item_id, k, offset=offset, exclude=excluded, category=category, hidden=view.hidden
+            item_id,
+            k,
+            offset=offset,
+            exclude=excluded,
+            category=category,
+            hidden=view.hidden,
+            hidden_version=view.hidden_version,
         ),
     )
-    answer = {"item_id": item_id, "model": model.name, "items": [_item(i, False) for i in items]}
+    answer = {
+        "item_id": item_id,
+        "model": model.name,
+        "version": model.version,
+        "items": [_item(i, False) for i in items],
+    }
     return _json(orjson.dumps(answer))
 
 
 @router.post("/score", response_model=ScoreOut, summary="Score given items for a user")
-async def score(body: ScoreIn, model: ModelDep) -> Response:
-    """Model scores in the order asked; unknown items are a 404 naming them."""
-    cold, scores = await _compute(model, lambda: model.score(body.user_id, body.item_ids))
-    pairs = zip(body.item_ids, scores, strict=True)
+async def score(request: Request, body: ScoreIn, model: ModelDep) -> Response:
+    """Model scores in the order asked; unknown items are a 404 naming them. A user's
+    interactions that the model was not trained on are folded in, as /recommend does."""
+    view = await _current_view(request)
+    history = view.history(body.user_id)
+    result = await _compute(
+        model.inline_for(body.user_id, history),
+        lambda: model.score(body.user_id, body.item_ids, history),
+    )
+    pairs = zip(body.item_ids, result.scores, strict=True)
     answer = {
         "user_id": body.user_id,
         "model": model.name,
-        "cold_start": cold,
+        "version": model.version,
+        "cold_start": result.cold_start,
+        "strategy": result.strategy,
         "scores": [{"item_id": i, "score": s} for i, s in pairs],
     }
     return _json(orjson.dumps(answer))

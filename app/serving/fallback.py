@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import ServiceUnavailable
-from app.serving.service import History, Recommendation, RecommendOptions, ScoredItem
+from app.serving.records import History, Recommendation, RecommendOptions, ScoredItem, Scores
 from app.store.repository import item_popularity, item_titles
 
 
@@ -17,7 +17,6 @@ class StoreFallback:
 
     name = "popularity-fallback"
     version = None
-    inline = False  # it queries the store: always off the event loop
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -50,11 +49,17 @@ class StoreFallback:
     ) -> list[Recommendation]:
         return [self.recommend(user, histories[user], options) for user in user_ids]
 
+    def inline_for(self, user_id: str | None, history: History | None = None) -> bool:
+        """Never: it queries the store, so it always runs off the event loop."""
+        return False
+
     def _unavailable(self) -> ServiceUnavailable:
         return ServiceUnavailable("no model is loaded; train one with `reco train`")
 
     def similar(self, item_id: str, k: int, **filters: object) -> list[ScoredItem]:
         raise self._unavailable()
 
-    def score(self, user_id: str, item_ids: Sequence[str]) -> tuple[bool, list[float]]:
+    def score(
+        self, user_id: str, item_ids: Sequence[str], history: History | None = None
+    ) -> Scores:
         raise self._unavailable()

@@ -4,8 +4,9 @@ model change: a repeat request then costs a dictionary lookup instead of scoring
 Entries are keyed by the model version and every request parameter, and carry a stamp (the
 number of interactions the store view holds for the user, the hidden-items version); a
 lookup whose stamp differs is a miss, so an answer is never served after what it depends on
-changed. Least recently used entries go first once `max_entries` are held. Used from the
-event loop only, so it needs no lock.
+changed. The cache is bounded by bytes, not entries (a k=1000 answer with explanations is
+~300 KB, a k=10 one under 1 KB): least recently used entries go first once the bodies and
+a per-entry overhead exceed `max_bytes`. Used from the event loop only, so it needs no lock.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+
+ENTRY_OVERHEAD = 512  # bytes per entry beyond its body: key tuple, stamp, dict slot
 
 
 @dataclass(frozen=True)
@@ -23,12 +26,18 @@ class CachedAnswer:
     strategy: str
     cold_start: bool
 
+    @property
+    def size(self) -> int:
+        """Bytes this answer holds in the cache, overhead included."""
+        return len(self.body) + ENTRY_OVERHEAD
+
 
 class ResponseCache:
-    """A bounded LRU map from request key to (stamp, answer); `max_entries` 0 turns it off."""
+    """A byte-bounded LRU map from request key to (stamp, answer); `max_bytes` 0 turns it off."""
 
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._entries: OrderedDict[Hashable, tuple[Hashable, CachedAnswer]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -42,9 +51,17 @@ class ResponseCache:
         return entry[1]
 
     def put(self, key: Hashable, stamp: Hashable, answer: CachedAnswer) -> None:
-        if self.max_entries <= 0:
+        """Keep `answer`, dropping the least recently used entries until it fits; an answer
+        larger than the whole budget is not kept."""
+        self._drop(key)
+        if answer.size > self.max_bytes:
             return
         self._entries[key] = (stamp, answer)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self.bytes += answer.size
+        while self.bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.bytes -= entry[1].size

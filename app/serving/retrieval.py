@@ -1,76 +1,153 @@
-"""Approximate candidate retrieval for large catalogs: IVF indexes over a dot-product bundle.
+"""Candidate retrieval as one protocol (tensorflow/recommenders' `TopK`, with `BruteForce` and
+`ScaNN` behind it, is the model): `top(query, k, excluded) -> (indices, scores)`.
 
-Used instead of the exact scan when the catalog has at least RECO_ANN_THRESHOLD items. Users
-are matched by inner product over items augmented with their bias ([q_i, b_i] . [p_u, 1]);
-similar items by cosine. Indexes are built at load time and cached beside the bundle when its
-folder is writable (ann-ip/, ann-cosine/), so a restart loads them instead.
+A query is a row index of the model: a user for recommendations, an item for similar items.
+Every implementation returns the k best items that are not excluded, best first, by the one
+tie rule of `app.serving.index.top_k` (higher score first, ties by the lower index), and
+never fewer than k while k items are eligible:
+
+- `ExactRetriever` scores every item and takes the top k (brute force).
+- `IvfRetriever` asks an IVF index for k + |excluded| neighbours, re-scores them with the
+  model's own scores, and scans the eligible items exactly whenever the index comes back
+  short (a restrictive filter, lists that ran out) or cut a tie at its boundary.
+- `TwoStageRetriever` lets a cheap retriever propose max(candidates, k) items and ranks only
+  those by the full model (dense-head models over large catalogs).
+
+tests/app/test_retrieval.py checks all three against a numpy argsort reference.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from app.serving.bundle import Bundle
-from app.serving.scorers import DotScorer
+from app.serving.index import top_k
 
 if TYPE_CHECKING:
-    from app.serving.ann import IvfIndex, Space
+    from app.serving.ann import IvfIndex
 
-log = logging.getLogger(__name__)
-
-
-def _index(folder: Path, items: np.ndarray, space: Space) -> IvfIndex:
-    """The cached index in `folder` if it fits `items`, else a new one (cached if possible)."""
-    # imported here: faiss maps ~20 MB of libraries, which small catalogs never need
-    from app.serving.ann import AnnError, IvfIndex
-
-    try:
-        index = IvfIndex.load(folder)
-        if index.params.n_items == len(items) and index.params.dim == items.shape[1]:
-            return index
-    except AnnError:
-        pass
-    index = IvfIndex.build(items, space=space)
-    try:
-        index.save(folder)
-    except OSError as error:  # e.g. artifacts mounted read-only
-        log.info("not caching the ANN index in %s: %s", folder, error)
-    return index
+Result = tuple[np.ndarray, np.ndarray]
+ScoreAll = Callable[[int], np.ndarray]  # query -> a score for every item
+ScoreMany = Callable[[np.ndarray], np.ndarray]  # queries -> (len(queries), n_items) scores
+ScoreSome = Callable[[int, np.ndarray], np.ndarray]  # query, item indices -> their scores
+QUERY_CHUNK_VALUES = 1 << 22  # scores held at once when many queries are scored together
 
 
-class AnnRetrieval:
-    """Top-k users' items and similar items through IVF indexes."""
+class Retriever(Protocol):
+    """The k best items for a query (see the module docstring)."""
 
-    def __init__(self, bundle: Bundle, unit_items: np.ndarray) -> None:
-        scorer = bundle.scorer
-        assert isinstance(scorer, DotScorer)
-        self.scorer = scorer
-        augmented = np.hstack([scorer.item_factors, scorer.item_bias[:, None]])
-        self.by_user = _index(bundle.path / "ann-ip", augmented, "ip")
-        self.by_item = _index(bundle.path / "ann-cosine", unit_items, "cosine")
-        self.unit_items = unit_items
+    n_items: int
 
-    @classmethod
-    def for_bundle(
-        cls, bundle: Bundle, unit_items: np.ndarray | None, threshold: int
-    ) -> AnnRetrieval | None:
-        """Retrieval for dot-product bundles with at least `threshold` items, else None."""
-        if not isinstance(bundle.scorer, DotScorer) or unit_items is None:
-            return None
-        if bundle.scorer.n_items < threshold:
-            return None
-        return cls(bundle, unit_items)
+    def top(self, query: int, k: int, excluded: np.ndarray) -> Result: ...
 
-    def user_top(self, user: int, k: int, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """About the k best items for a known user, with the model's own scores."""
-        query = np.append(self.scorer.user_factors[user], 1.0)
-        indices, raw = self.by_user.query(query, k, exclude)
-        offset = self.scorer.user_bias[user] + self.scorer.global_bias
-        return indices, self.scorer._transform((raw + offset).astype(np.float32))
+    def top_many(
+        self, queries: np.ndarray, k: int, excluded: Sequence[np.ndarray]
+    ) -> list[Result]: ...
 
-    def similar_top(self, item: int, k: int, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.by_item.query(self.unit_items[item], k, exclude)
+
+def _empty() -> Result:
+    return np.empty(0, np.int64), np.empty(0, np.float32)
+
+
+def ranked_subset(items: np.ndarray, scores: np.ndarray, k: int) -> Result:
+    """The k best of `items` by `scores` under the tie rule (ties by the lower item index)."""
+    order = np.argsort(items, kind="stable")
+    chosen, values = top_k(scores[order], k)
+    return items[order][chosen], values
+
+
+class _OneByOne:
+    """`top_many` as a loop over `top`, for retrievers that answer one query at a time."""
+
+    def top(self, query: int, k: int, excluded: np.ndarray) -> Result:
+        raise NotImplementedError
+
+    def top_many(self, queries: np.ndarray, k: int, excluded: Sequence[np.ndarray]) -> list[Result]:
+        return [self.top(int(q), k, out) for q, out in zip(queries, excluded, strict=True)]
+
+
+class ExactRetriever:
+    """Brute force: score every item, take the top k. `score_many` scores a batch of queries
+    with one matrix product (POST /recommend), chunked so that memory stays bounded."""
+
+    def __init__(self, n_items: int, score_all: ScoreAll, score_many: ScoreMany | None = None):
+        self.n_items = n_items
+        self._score_all = score_all
+        self._score_many = score_many
+
+    def top(self, query: int, k: int, excluded: np.ndarray) -> Result:
+        return top_k(self._score_all(query), k, excluded)
+
+    def top_many(self, queries: np.ndarray, k: int, excluded: Sequence[np.ndarray]) -> list[Result]:
+        if self._score_many is None:
+            return [self.top(int(q), k, out) for q, out in zip(queries, excluded, strict=True)]
+        chunk = max(1, QUERY_CHUNK_VALUES // max(1, self.n_items))
+        results: list[Result] = []
+        for start in range(0, len(queries), chunk):
+            scores = self._score_many(np.asarray(queries[start : start + chunk], np.int64))
+            results += [top_k(row, k, excluded[start + n]) for n, row in enumerate(scores)]
+        return results
+
+
+class IvfRetriever(_OneByOne):
+    """Approximate: an IVF index proposes, the model's own scores order, exact when short."""
+
+    # a query that would fetch more than this share of the catalog scans it exactly instead
+    EXACT_SHARE = 0.5
+
+    def __init__(
+        self, index: IvfIndex, query_vector: Callable[[int], np.ndarray], score_some: ScoreSome
+    ) -> None:
+        self.n_items = len(index)
+        self._index = index
+        self._query_vector = query_vector
+        self._score_some = score_some
+
+    def top(self, query: int, k: int, excluded: np.ndarray) -> Result:
+        excluded = np.unique(excluded)
+        fetch = min(k + len(excluded), self.n_items)
+        if fetch <= 0:
+            return _empty()
+        if fetch > self.EXACT_SHARE * self.n_items:
+            return self._exact(query, k, excluded)
+        indices, _ = self._index.query(self._query_vector(query), fetch)
+        if len(indices) == 0:
+            return self._exact(query, k, excluded)
+        scores = self._score_some(query, indices)
+        keep = ~np.isin(indices, excluded, assume_unique=False)
+        chosen, values = ranked_subset(indices[keep], scores[keep], k)
+        short = len(chosen) < min(k, self.n_items - len(excluded))
+        # the index stopped at `fetch` neighbours: one it left out may tie with the k-th
+        cut_tie = bool(
+            len(indices) == fetch < self.n_items and len(values) and scores.min() >= values[-1]
+        )
+        if short or cut_tie:
+            return self._exact(query, k, excluded)
+        return chosen, values
+
+    def _exact(self, query: int, k: int, excluded: np.ndarray) -> Result:
+        """An exact scan of the eligible items only (cheap when a filter leaves few)."""
+        eligible = np.setdiff1d(np.arange(self.n_items), excluded, assume_unique=True)
+        if len(eligible) == 0:
+            return _empty()
+        chosen, values = top_k(self._score_some(query, eligible), k)
+        return eligible[chosen], values
+
+
+class TwoStageRetriever(_OneByOne):
+    """Retrieval -> ranking: `propose` nominates max(candidates, k) eligible items, the full
+    model (`rank`) orders only those."""
+
+    def __init__(self, propose: Retriever, rank: ScoreSome, candidates: int) -> None:
+        self.n_items = propose.n_items
+        self._propose = propose
+        self._rank = rank
+        self.candidates = candidates
+
+    def top(self, query: int, k: int, excluded: np.ndarray) -> Result:
+        proposed, _ = self._propose.top(query, max(self.candidates, k), excluded)
+        if len(proposed) == 0:
+            return _empty()
+        return ranked_subset(proposed, self._rank(query, proposed), k)

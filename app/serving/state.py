@@ -1,4 +1,10 @@
-"""Loaded models of a running service: several in memory, one active, swapped atomically."""
+"""Loaded models of a running service: a few in memory, one active, swapped atomically.
+
+Eviction: every load keeps the active model, the one activated just before it (the rollback
+target) and up to `model_retention` others, the most recently loaded or activated; the rest
+are dropped from memory (with their ANN indexes) and load again from disk when asked for. So
+a server that is retrained and reloaded forever holds a bounded number of models.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.config import Settings
 from app.errors import NotFound
 from app.serving.bundle import list_bundles, load_bundle, valid_version
-from app.serving.service import ModelService, ServingOptions
+from app.serving.service import ModelService
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +26,12 @@ class ModelState:
     """Routes read `active` (or `get`) once per request, so a swap never changes the model
     under a request in flight; swaps happen under a lock, after the new bundle verified."""
 
+    # in the order loaded or last activated, oldest first
     loaded: dict[str, ModelService] = field(default_factory=dict)
     active_version: str | None = None
+    previous_version: str | None = None  # activated before the active one: the rollback
     problem: str | None = None  # why no model is loaded, for /ready
-    options: ServingOptions = field(default_factory=ServingOptions)
+    settings: Settings = field(default_factory=Settings)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -30,23 +39,41 @@ class ModelState:
         return self.loaded.get(self.active_version) if self.active_version else None
 
     def add(self, service: ModelService, *, activate: bool) -> None:
+        """Hold `service` (activating it if asked), then evict beyond the retention bound."""
         with self._lock:
-            self.loaded = {**self.loaded, service.version: service}
-            if activate:
+            loaded = {v: s for v, s in self.loaded.items() if v != service.version}
+            loaded[service.version] = service  # type: ignore[index]
+            if activate and service.version != self.active_version:
+                self.previous_version = self.active_version
                 self.active_version = service.version
                 self.problem = None
+            self.loaded = self._retained(loaded)
+
+    def _retained(self, loaded: dict[str, ModelService]) -> dict[str, ModelService]:
+        """`loaded` without its oldest models beyond the bound (never the active one or the
+        previous one)."""
+        pinned = {self.active_version, self.previous_version}
+        others = [v for v in loaded if v not in pinned]
+        evicted = set(others[: max(0, len(others) - self.settings.model_retention)])
+        for version in evicted:
+            log.info("evicting model %s from memory", version)
+        return {v: s for v, s in loaded.items() if v not in evicted}
 
     def get(self, selector: str | None) -> ModelService | None:
-        """The active model, or the one named by version or model name (newest loaded)."""
+        """The active model; or the one named by version; or by model name: the active one
+        if it has that name, else the newest loaded of that name."""
         if not selector:
             return self.active
-        if selector in self.loaded:
-            return self.loaded[selector]
-        by_name = [s for s in self.loaded.values() if s.name == selector]
+        loaded, active = self.loaded, self.active
+        if selector in loaded:
+            return loaded[selector]
+        if active is not None and active.name == selector:
+            return active
+        by_name = [s for s in loaded.values() if s.name == selector]
         if not by_name:
-            names = sorted({s.name for s in self.loaded.values()} | set(self.loaded))
+            names = sorted({s.name for s in loaded.values()} | set(loaded))
             raise NotFound(f"no loaded model {selector!r}; loaded: {', '.join(names) or 'none'}")
-        return max(by_name, key=lambda s: s.trained_at)
+        return max(by_name, key=lambda s: s.bundle.created_at)  # as list_bundles orders
 
     def load_version(self, artifacts_dir: Path, version: str) -> ModelService:
         """Load (verify) the bundle `version` unless already loaded; BundleError if damaged."""
@@ -57,18 +84,21 @@ class ModelState:
         path = Path(artifacts_dir) / version
         if not (path / "manifest.json").is_file():
             raise NotFound(f"no bundle {version!r} in {artifacts_dir}")
-        return ModelService(load_bundle(path), self.options)
+        return ModelService(load_bundle(path), self.settings)
 
     def load_startup(self, artifacts_dir: Path) -> None:
-        """Load the newest valid bundle of each model name; activate the newest of all."""
+        """Load the newest valid bundle of each model name, as many as the retention bound
+        holds besides the active one; activate the newest of all."""
         names: set[str] = set()
         for manifest in list_bundles(artifacts_dir):
             name = manifest.get("model", {}).get("name")
             if name in names:
                 continue
+            if len(names) > self.settings.model_retention:
+                break
             try:
                 service = ModelService(
-                    load_bundle(Path(artifacts_dir) / manifest["version"]), self.options
+                    load_bundle(Path(artifacts_dir) / manifest["version"]), self.settings
                 )
             except Exception as error:  # a damaged bundle must not stop the service
                 log.warning("skipping bundle %s: %s", manifest.get("version"), error)

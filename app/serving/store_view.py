@@ -23,7 +23,7 @@ import numpy as np
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.serving.service import History
+from app.serving.records import History
 from app.serving.signal import ChangeSignal
 from app.store.repository import InteractionRow, hidden_item_ids, interactions_since
 

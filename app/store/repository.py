@@ -67,7 +67,8 @@ def add_interactions(session: Session, rows: Sequence[Mapping[str, Any]]) -> int
                 "item_id": items[r["item_id"]],
                 "value": float(r.get("value", 1.0)),
                 "kind": r.get("kind") or "interaction",
-                "timestamp": float(r.get("timestamp") or now),
+                # 0 is a valid epoch time: only a missing timestamp means now
+                "timestamp": now if r.get("timestamp") is None else float(r["timestamp"]),
                 "source": "api",
             }
             for r in rows

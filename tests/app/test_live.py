@@ -10,7 +10,10 @@ def _ids(body: dict) -> list[str]:
 
 
 def test_new_user_is_personalised_at_once(client):
-    events = [{"user_id": "fresh", "item_id": str(i)} for i in (11, 12, 13)]
+    # mf is a rating model: it folds in ratings (clicks alone say nothing on its scale)
+    events = [
+        {"user_id": "fresh", "item_id": str(i), "value": 5, "kind": "rating"} for i in (11, 12, 13)
+    ]
     assert client.post("/interactions", json={"interactions": events}).status_code == 201
     body = client.get("/recommend/fresh", params={"k": 5}).json()
     assert body["cold_start"] is False and body["strategy"] == "fold_in"
@@ -93,7 +96,8 @@ def test_unknown_model_selector_is_404(client):
 
 def test_live_counters_on_metrics(client):
     client.get("/recommend/ghost")
-    client.post("/interactions", json={"user_id": "fresh", "item_id": "11"})
+    rating = {"user_id": "fresh", "item_id": "11", "value": 5, "kind": "rating"}
+    client.post("/interactions", json=rating)
     client.get("/recommend/fresh")
     text = client.get("/metrics").text
     assert "reco_cold_starts_total 1.0" in text

@@ -6,24 +6,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.config import Settings
 from app.errors import NotFound
 from app.serving.bundle import Bundle
 from app.serving.idmap import IdMap
+from app.serving.records import History, RecommendOptions
 from app.serving.scorers import DotScorer, NCFScorer, PopularityScorer, Scorer
-from app.serving.service import (
-    History,
-    ModelService,
-    NoEmbeddings,
-    RecommendOptions,
-    ServingOptions,
-)
+from app.serving.service import ModelService, NoEmbeddings
 
 ITEMS = ("a", "b", "c", "d")
 ITEM_FACTORS = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]], np.float32)
 TRAINED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _service(scorer: Scorer, name: str, options: ServingOptions | None = None) -> ModelService:
+def _service(scorer: Scorer, name: str, settings: Settings | None = None) -> ModelService:
     bundle = Bundle(
         path=Path("unused"),
         version=f"v-{name}",
@@ -39,7 +35,7 @@ def _service(scorer: Scorer, name: str, options: ServingOptions | None = None) -
         metrics={},
         created_at=TRAINED.isoformat(),
     )
-    return ModelService(bundle, options or ServingOptions())
+    return ModelService(bundle, settings or Settings())
 
 
 @pytest.fixture
@@ -92,15 +88,16 @@ def test_similar_without_embeddings_names_the_model():
 
 
 def test_score_keeps_order_and_names_unknown_items(dot):
-    cold, scores = dot.score("u", ["d", "a"])
-    assert not cold and scores == pytest.approx([-1.0, 1.0])
+    answer = dot.score("u", ["d", "a"])
+    assert not answer.cold_start and answer.scores == pytest.approx([-1.0, 1.0])
     with pytest.raises(NotFound, match=r"'x1'.*'x2'"):
         dot.score("u", ["a", "x1", "x2"])
 
 
 def test_score_unknown_user_uses_popularity_baseline(dot):
-    cold, scores = dot.score("stranger", ["a", "b"])
-    assert cold and scores == pytest.approx(np.log1p([1, 50]).tolist(), rel=1e-6)
+    answer = dot.score("stranger", ["a", "b"])
+    assert answer.cold_start and answer.strategy == "popularity"
+    assert answer.scores == pytest.approx(np.log1p([1, 50]).tolist(), rel=1e-6)
 
 
 def _neumf(candidates: int) -> ModelService:
@@ -115,7 +112,7 @@ def _neumf(candidates: int) -> ModelService:
         "out_w": np.array([1.0, 1.0], np.float32),
         "out_b": np.zeros(1, np.float32),
     }
-    return _service(NCFScorer(arrays, {}), "neumf", ServingOptions(ranking_candidates=candidates))
+    return _service(NCFScorer(arrays, {}), "neumf", Settings(ranking_candidates=candidates))
 
 
 def test_dense_head_ranks_only_what_retrieval_proposes():
@@ -125,7 +122,10 @@ def test_dense_head_ranks_only_what_retrieval_proposes():
 
     assert top(_neumf(candidates=10)) == ["d", "a"]  # catalog within the count: exact
     two_stage = _neumf(candidates=2)
-    assert two_stage.two_stage and top(two_stage) == ["a", "b"]  # d was never proposed
+    assert two_stage.plan.route == "two_stage" and top(two_stage) == [
+        "a",
+        "b",
+    ]  # d was never proposed
     scores = [
         item.score
         for item in two_stage.recommend("u", History.empty(), RecommendOptions(k=2)).items

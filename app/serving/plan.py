@@ -1,0 +1,101 @@
+"""How one bundle is served, decided once when it loads: which retriever answers known users
+and similar items (exact, IVF or retrieval -> ranking), from the catalog size and what the
+scorer offers, never per request."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.config import Settings
+from app.serving.bundle import Bundle
+from app.serving.index import normalise_rows
+from app.serving.retrieval import ExactRetriever, IvfRetriever, Retriever, TwoStageRetriever
+from app.serving.scorers import DotScorer, Scorer
+
+if TYPE_CHECKING:
+    from app.serving.ann import IvfIndex, Space
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The retrievers of one bundle. `items` is None for a model without item embeddings."""
+
+    users: Retriever
+    items: Retriever | None
+    unit_items: np.ndarray | None  # unit-length item embeddings (similar items, explain)
+    route: str  # exact | ivf | two_stage: how known users are retrieved
+
+
+def plan_for(bundle: Bundle, settings: Settings) -> Plan:
+    """Exact scans, unless the catalog reaches `ann_threshold` (IVF, dot-product models) or a
+    dense-head model's catalog exceeds `ranking_candidates` (retrieval -> ranking)."""
+    scorer = bundle.scorer
+    n = scorer.n_items
+    embeddings = scorer.item_embeddings()
+    unit = None if embeddings is None else normalise_rows(embeddings)
+    ann = isinstance(scorer, DotScorer) and unit is not None and n >= settings.ann_threshold
+    items = None if unit is None else exact_items(unit)
+    if ann:
+        assert isinstance(scorer, DotScorer) and unit is not None
+        augmented = np.hstack([scorer.item_factors, scorer.item_bias[:, None]])
+        by_user = cached_index(bundle.path / "ann-ip", augmented, "ip")
+        by_item = cached_index(bundle.path / "ann-cosine", unit, "cosine")
+        users: Retriever = ivf_users(scorer, by_user)
+        return Plan(users, ivf_items(unit, by_item), unit, "ivf")
+    retrieval_scores = getattr(scorer, "retrieval_scores", None)
+    if callable(retrieval_scores) and n > settings.ranking_candidates:
+        propose = ExactRetriever(n, retrieval_scores)
+        users = TwoStageRetriever(propose, scorer.score_pairs, settings.ranking_candidates)
+        return Plan(users, items, unit, "two_stage")
+    return Plan(exact_users(scorer), items, unit, "exact")
+
+
+def exact_users(scorer: Scorer) -> ExactRetriever:
+    """Every item scored for a user; batches of users with one matrix product."""
+    return ExactRetriever(
+        scorer.n_items, lambda user: scorer.score_users(np.array([user]))[0], scorer.score_users
+    )
+
+
+def exact_items(unit: np.ndarray) -> ExactRetriever:
+    """Cosine similarity of an item to every item."""
+    return ExactRetriever(len(unit), lambda item: unit @ unit[item])
+
+
+def ivf_users(scorer: DotScorer, index: IvfIndex) -> IvfRetriever:
+    """Users matched by inner product over items augmented with their bias, [q_i, b_i] .
+    [p_u, 1]; the candidates are then scored by the model itself (output transform included)."""
+    return IvfRetriever(
+        index, lambda user: np.append(scorer.user_factors[user], 1.0), scorer.score_pairs
+    )
+
+
+def ivf_items(unit: np.ndarray, index: IvfIndex) -> IvfRetriever:
+    return IvfRetriever(index, lambda item: unit[item], lambda item, some: unit[some] @ unit[item])
+
+
+def cached_index(folder: Path, items: np.ndarray, space: Space) -> IvfIndex:
+    """The index cached in `folder` if it fits `items`, else a new one (cached if possible,
+    so that a restart loads it instead of rebuilding)."""
+    # imported here: faiss maps ~20 MB of libraries, which small catalogs never need
+    from app.serving.ann import AnnError, IvfIndex
+
+    try:
+        index = IvfIndex.load(folder)
+        if index.params.n_items == len(items) and index.params.dim == items.shape[1]:
+            return index
+    except AnnError:
+        pass
+    index = IvfIndex.build(items, space=space)
+    try:
+        index.save(folder)
+    except OSError as error:  # e.g. artifacts mounted read-only
+        log.info("not caching the ANN index in %s: %s", folder, error)
+    return index

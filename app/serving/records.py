@@ -1,0 +1,87 @@
+"""The plain records passed between the store view, the model service and the routes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class History:
+    """A user's stored interactions as columns, as the recommender needs them. Items are
+    codes into `item_names`, a list shared by every history of one store view that only ever
+    grows, so a model can translate codes to its own indices once per item, not per request."""
+
+    item_codes: np.ndarray  # int32, into item_names
+    item_names: Sequence[str]
+    values: np.ndarray  # float32
+    is_rating: np.ndarray  # bool: a rating (else a click, play... which counts as positive)
+    ids: np.ndarray  # int64 store ids
+    created_at: np.ndarray  # float64 unix seconds when stored
+    from_api: np.ndarray  # bool: posted to the API (not imported)
+
+    def __len__(self) -> int:
+        return len(self.item_codes)
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [self.item_names[code] for code in self.item_codes.tolist()]
+
+    @classmethod
+    def empty(cls) -> History:
+        types = (np.int32, np.float32, bool, np.int64, np.float64, bool)
+        codes, *columns = (np.empty(0, t) for t in types)
+        return cls(codes, [], *columns)
+
+
+@dataclass(frozen=True)
+class Because:
+    """A history item behind a recommendation, with its embedding similarity to it."""
+
+    item_id: str
+    title: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    item_id: str
+    score: float
+    title: str
+    because: list[Because] | None = None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    user_id: str
+    model: str
+    cold_start: bool
+    items: list[ScoredItem]
+    strategy: str = "model"  # model | fold_in | popularity
+    version: str | None = None  # the bundle that answered (None: the store fallback)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """/score's answer: scores in the order asked, and how they were obtained."""
+
+    cold_start: bool
+    scores: list[float]
+    strategy: str
+
+
+@dataclass(frozen=True)
+class RecommendOptions:
+    """Filters and paging of one /recommend request. `hidden_version` names the state of
+    `hidden` (the store view's counter), so a model encodes each hidden set only once."""
+
+    k: int = 10
+    offset: int = 0
+    exclude: Collection[str] = ()
+    category: str | None = None
+    exclude_seen: bool = True
+    explain: bool = False
+    hidden: Collection[str] = field(default_factory=frozenset)
+    hidden_version: int | None = None  # None: unknown, encode `hidden` afresh
