@@ -18,8 +18,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from training.commands.params import add_param_arguments, build_model, requested_params
+from training.commands.params import add_param_arguments, requested_params
 from training.datasets.resolve import load_dataset
+from training.models.base import create_model
 from training.protocols import dedupe_latest, loo_split, rank_split, run_protocol
 
 EVALUATION_SEED = 7
@@ -49,7 +50,7 @@ def main() -> None:
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
         result = run_protocol(
-            args.protocol, lambda seed=seed: build_model(args.model, {**params, "seed": seed}),
+            args.protocol, lambda seed=seed: create_model(args.model, **{**params, "seed": seed}),
             inner, seed=EVALUATION_SEED,
         )  # fmt: skip
         rows.append({**result["metrics"], "fit s": result["fit_seconds"]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import Engine, func, select
 from tqdm import tqdm
 
@@ -43,6 +44,7 @@ def import_interactions(
         user_ids = frame["user"].map(users).to_numpy()
         item_ids = frame["item"].map(items).to_numpy()
         values, stamps = frame["rating"].to_numpy(), frame["timestamp"].to_numpy()
+        kinds = np.where(frame["is_rating"].to_numpy(), "rating", "interaction")
         bar = tqdm(total=len(frame), unit="rows", desc="import", disable=not progress)
         for start in range(0, len(frame), CHUNK):
             stop = start + CHUNK
@@ -51,14 +53,15 @@ def import_interactions(
                     "user_id": int(u),
                     "item_id": int(i),
                     "value": float(v),
-                    "kind": "rating",
+                    "kind": str(k),
                     "timestamp": float(t),
                     "source": "import",
                 }
-                for u, i, v, t in zip(
+                for u, i, v, k, t in zip(
                     user_ids[start:stop],
                     item_ids[start:stop],
                     values[start:stop],
+                    kinds[start:stop],
                     stamps[start:stop],
                     strict=True,
                 )

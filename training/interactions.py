@@ -26,8 +26,10 @@ class Interactions:
     """Interactions with external string ids, plus item metadata.
 
     `frame` has columns user (str), item (str), rating (float32), timestamp (int64, unix
-    seconds); `items` has columns item (str), title (str), genres (str, "|"-separated) and may
-    be empty when the source has no metadata.
+    seconds) and is_rating (bool: the row is a rating on the data's scale; False for any other
+    event, e.g. an API click; True when a loader does not say); `items` has columns item
+    (str), title (str), genres (str, "|"-separated) and may be empty when the source has no
+    metadata.
     """
 
     frame: pd.DataFrame
@@ -52,7 +54,9 @@ class Interactions:
         """sha256 of the interaction rows in a canonical order: same data, same fingerprint."""
         ordered = self.frame.sort_values(list(INTERACTION_COLUMNS), kind="stable")
         digest = hashlib.sha256()
-        for column in INTERACTION_COLUMNS:
+        # all-rating data (every rating file) keeps the fingerprint it had before is_rating
+        columns = INTERACTION_COLUMNS + (() if ordered["is_rating"].all() else ("is_rating",))
+        for column in columns:
             values = ordered[column].to_numpy()
             if values.dtype == object:
                 digest.update("\x1f".join(values.tolist()).encode())
@@ -71,13 +75,16 @@ def empty_items() -> pd.DataFrame:
 
 
 def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Coerce interaction columns to their canonical dtypes, dropping any other column."""
+    """Coerce interaction columns to their canonical dtypes, dropping any other column; rows
+    without an is_rating column are ratings."""
+    is_rating = frame["is_rating"] if "is_rating" in frame.columns else True
     return pd.DataFrame(
         {
             "user": frame["user"].astype(str).to_numpy(dtype=object),
             "item": frame["item"].astype(str).to_numpy(dtype=object),
             "rating": frame["rating"].to_numpy(dtype=np.float32),
             "timestamp": frame["timestamp"].to_numpy(dtype=np.int64),
+            "is_rating": np.broadcast_to(np.asarray(is_rating, dtype=bool), len(frame)).copy(),
         }
     )
 

@@ -201,7 +201,10 @@ def rmse_split(
 
 
 def evaluate_rmse(model: Recommender, train: EncodedInteractions, test: pd.DataFrame) -> dict:
-    """rmse and mae with predictions clipped to the train rating range."""
+    """rmse and mae on the rating rows of `test`, with predictions clipped to the rating
+    range of train's rating rows (other events carry no rating to predict)."""
+    train = train.ratings_only("rmse")
+    test = test[test["is_rating"]]
     users = train.user_map.encode(test["user"].to_numpy())
     items = train.item_map.encode(test["item"].to_numpy())
     predicted = model.scorer.predict_pairs(users, items).astype(np.float64)

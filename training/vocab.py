@@ -33,6 +33,12 @@ class EncodedInteractions:
     item_map: IdMap
     # per item index, its "|"-separated genres ("" when unknown); empty without item metadata
     item_genres: tuple[str, ...] = ()
+    # bool per row: a rating (rating models learn from these only); None: every row is one
+    is_rating: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.is_rating is None:
+            object.__setattr__(self, "is_rating", np.ones(len(self.users), bool))
 
     @classmethod
     def encode(
@@ -57,6 +63,7 @@ class EncodedInteractions:
             user_map=user_map,
             item_map=item_map,
             item_genres=tuple(genres.get(i, "") for i in item_map.ids) if genres else (),
+            is_rating=frame["is_rating"].to_numpy(bool)[keep],
         )
 
     def __len__(self) -> int:
@@ -80,7 +87,15 @@ class EncodedInteractions:
             user_map=self.user_map,
             item_map=self.item_map,
             item_genres=self.item_genres,
+            is_rating=self.is_rating[mask_or_index],
         )
+
+    def ratings_only(self, model_name: str) -> EncodedInteractions:
+        """The rating rows, for models that learn ratings (an event such as a click is not a
+        rating, whatever its value); a ValueError when there are none."""
+        if not self.is_rating.any():
+            raise ValueError(f"{model_name} learns from ratings, and the data has no rating rows")
+        return self if self.is_rating.all() else self.subset(self.is_rating)
 
     def item_counts(self) -> np.ndarray:
         """Interactions per item index (int64, length n_items)."""

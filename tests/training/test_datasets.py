@@ -87,7 +87,13 @@ def test_table_csv_with_column_mapping(tmp_path):
         tmp_path / "reviews.csv", "reviewerID,asin,overall,unixReviewTime\nA,X,5,1400000000\n"
     )
     data = load_table(path, {"user": "reviewerID", "item": "asin", "rating": "overall"})
-    assert data.frame.iloc[0].tolist() == ["A", "X", 5.0, 1400000000]
+    assert data.frame.iloc[0].tolist() == ["A", "X", 5.0, 1400000000, True]
+
+
+def test_table_without_ratings_holds_events_not_ratings(tmp_path):
+    path = _write(tmp_path / "clicks.csv", "user,item\nA,X\nB,X\n")
+    data = load_table(path, None)
+    assert data.frame["rating"].tolist() == [1.0, 1.0] and not data.frame["is_rating"].any()
 
 
 def test_table_gzipped_jsonl_iso_and_millisecond_times(tmp_path):

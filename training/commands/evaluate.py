@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from training.commands.params import add_param_arguments, build_model, requested_params
+from training.commands.params import (
+    add_param_arguments,
+    params_per_model,
+    preparation_options,
+    requested_params,
+)
 from training.datasets.options import add_dataset_arguments, dataset_from_args
 
 log = logging.getLogger(__name__)
@@ -65,19 +70,26 @@ def format_table(results: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from training.datasets.prep import prepare
+    from training.models.base import create_model
     from training.protocols import run_protocol
 
-    params = requested_params(args)
     names = models_for(args.protocol, args.models)
-    data = dataset_from_args(args.dataset, args)
+    shares = params_per_model(names, requested_params(args))
+    preparation = preparation_options(args)
+    data = prepare(dataset_from_args(args.dataset, args), preparation)
     source = Path(args.dataset) if Path(args.dataset).is_dir() else None
+    if source is not None and preparation and args.protocol == "rmse":
+        log.info("data preparation %s: rmse splits the prepared rows 80/20, not u1.base/u1.test",
+                 preparation)  # fmt: skip
+        source = None
     results, histories = [], {}
     for name in names:
         log.info("evaluating %s (%s)", name, args.protocol)
         models = []
 
         def make(name: str = name, made: list = models) -> Any:
-            made.append(build_model(name, params))
+            made.append(create_model(name, **shares[name]))
             return made[-1]
 
         results.append(

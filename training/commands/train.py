@@ -6,7 +6,12 @@ import argparse
 from pathlib import Path
 
 from app.config import get_settings
-from training.commands.params import add_param_arguments, build_model, requested_params
+from training.commands.params import (
+    add_param_arguments,
+    params_per_model,
+    preparation_options,
+    requested_params,
+)
 from training.datasets.options import add_dataset_arguments, dataset_from_args
 
 
@@ -33,21 +38,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from training.datasets.prep import prepare
     from training.export import new_bundle_dir
+    from training.models.base import create_model
     from training.pipeline import train_and_export
 
-    params = requested_params(args)
-    build_model(args.model, params)  # fail on a bad name or value before loading data
-    data = prepare(dataset_from_args(args.dataset, args), params)
+    # fail on a bad name or value before loading data
+    params = params_per_model([args.model], requested_params(args))[args.model]
     extra = {}
     if args.dataset == "store":
-        from training.datasets.store import latest_interaction_id
+        from training.datasets.store import latest_interaction_id, load_store
 
-        extra["latest_interaction_id"] = latest_interaction_id(
-            args.database_url or get_settings().database_url
-        )
+        # the id first, then only rows up to it: a row written meanwhile is neither trained on
+        # nor marked as trained on, so fold-in still sees it
+        url = args.database_url or get_settings().database_url
+        extra["latest_interaction_id"] = latest_interaction_id(url)
+        data = load_store(url, up_to_id=extra["latest_interaction_id"])
+    else:
+        data = dataset_from_args(args.dataset, args)
+    data = prepare(data, preparation_options(args))
     out = args.out or new_bundle_dir(get_settings().artifacts_dir, args.model)
     result = train_and_export(
-        lambda: build_model(args.model, params),
+        lambda: create_model(args.model, **params),
         data,
         out,
         seed=args.seed,

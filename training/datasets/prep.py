@@ -8,10 +8,12 @@ from training.interactions import Interactions
 
 
 def binarize(data: Interactions, threshold: float | None) -> Interactions:
-    """Keep rows rated at least `threshold` (as positives); None keeps everything."""
+    """Keep rows rated at least `threshold` (as positives), and every event that is not a
+    rating (a click is a positive whatever its value); None keeps everything."""
     if threshold is None:
         return data
-    return Interactions(data.frame[data.frame["rating"] >= threshold], data.name, data.items)
+    frame = data.frame
+    return data.with_rows(frame[~frame["is_rating"] | (frame["rating"] >= threshold)])
 
 
 def filter_min_interactions(

@@ -9,9 +9,12 @@ from app.store.session import create_store_engine, init_schema
 from app.store.tables import Interaction, Item, User
 from training.interactions import Interactions
 
+RATING_KIND = "rating"  # the store's kind of a rating; every other kind is an implicit event
 
-def load_store(database_url: str) -> Interactions:
-    """Every interaction on a visible item, with item titles and genres."""
+
+def load_store(database_url: str, up_to_id: int | None = None) -> Interactions:
+    """Every interaction on a visible item (with id <= `up_to_id`, when given), with item
+    titles and genres. A row's kind decides `is_rating`: only kind "rating" is a rating."""
     engine = create_store_engine(database_url)
     init_schema(engine)
     query = (
@@ -20,18 +23,21 @@ def load_store(database_url: str) -> Interactions:
             Item.external_id.label("item"),
             Interaction.value.label("rating"),
             Interaction.timestamp.label("timestamp"),
+            (Interaction.kind == RATING_KIND).label("is_rating"),
         )
         .join(User, Interaction.user_id == User.id)
         .join(Item, Interaction.item_id == Item.id)
         .where(Item.hidden.is_(False))
         .order_by(Interaction.id)
     )
+    if up_to_id is not None:
+        query = query.where(Interaction.id <= up_to_id)
     items_query = select(Item.external_id.label("item"), Item.title, Item.genres).where(
         Item.hidden.is_(False)
     )
     with engine.connect() as connection:
-        frame = pd.DataFrame(connection.execute(query).mappings().all(),
-                             columns=["user", "item", "rating", "timestamp"])  # fmt: skip
+        columns = ["user", "item", "rating", "timestamp", "is_rating"]
+        frame = pd.DataFrame(connection.execute(query).mappings().all(), columns=columns)
         items = pd.DataFrame(connection.execute(items_query).mappings().all(),
                              columns=["item", "title", "genres"])  # fmt: skip
     engine.dispose()

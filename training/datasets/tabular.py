@@ -53,6 +53,7 @@ def load_table(
     frame["rating"] = (
         numeric_column(raw, mapping["rating"], path, first_line) if "rating" in mapping else 1.0
     )
+    frame["is_rating"] = "rating" in mapping  # without ratings, every row is an event
     frame["timestamp"] = (
         _timestamps(raw[mapping["timestamp"]], path, first_line)
         if "timestamp" in mapping

@@ -37,8 +37,9 @@ class ImplicitConfig(ModelConfig):
 
 
 def positives(train: EncodedInteractions, threshold: float | None) -> EncodedInteractions:
-    """The distinct (user, item) rows that count as positives (rating >= threshold, if set)."""
-    keep = np.ones(len(train), bool) if threshold is None else train.ratings >= threshold
+    """The distinct (user, item) rows that count as positives: every event that is not a
+    rating, and the ratings >= threshold (all of them when the threshold is None)."""
+    keep = ~train.is_rating | (True if threshold is None else train.ratings >= threshold)
     _, first = np.unique(pair_codes(train.users[keep], train.items[keep], train.n_items),
                          return_index=True)  # fmt: skip
     return train.subset(np.flatnonzero(keep)[np.sort(first)])

@@ -119,7 +119,20 @@ def model_class(name: str) -> type[Recommender]:
         raise ValueError(f"unknown model {name!r}; choose one of: {choices}") from None
 
 
+def parameter_names(name: str) -> list[str]:
+    """The hyperparameter names that model `name` accepts, sorted."""
+    return sorted(model_class(name).config_class.model_fields)
+
+
 def create_model(name: str, **params: Any) -> Recommender:
-    """A model by name with its config built (and validated) from `params`."""
+    """The one model factory: the model `name` with its config built (and validated) from
+    `params`. A name the config does not have is a ValueError that lists the valid ones,
+    never silently dropped."""
     cls = model_class(name)
+    unknown = sorted(set(params) - set(cls.config_class.model_fields))
+    if unknown:
+        raise ValueError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+            f"for model {name!r}; valid: {', '.join(parameter_names(name))}"
+        )
     return cls(cls.config_class(**params))

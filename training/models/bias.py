@@ -37,6 +37,7 @@ class BiasModel(Recommender):
     tasks = frozenset({"rating", "ranking"})
 
     def fit(self, train: EncodedInteractions) -> FitHistory:
+        train = train.ratings_only(self.name)  # a click is not a one-star rating
         cfg = self.config
         fit_part, valid = train, None
         if cfg.validation_fraction > 0 and len(train) >= 20:

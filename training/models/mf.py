@@ -55,6 +55,7 @@ class MatrixFactorization(Recommender):
         number of epochs on all of `train`, so that no training row is left unused. The final
         fit is repeated with `ensemble` seeds and the models are averaged: that cuts the
         seed-to-seed noise of a single factorization."""
+        train = train.ratings_only(self.name)  # a click is not a one-star rating
         cfg = self.config
         self.rating_range = (float(train.ratings.min()), float(train.ratings.max()))
         epochs, history, label = cfg.epochs, self.history.epochs, self.name
