@@ -80,7 +80,7 @@ def test_neumf_pretraining_trains_its_stages(pretrain: object, stages: int) -> N
 
 
 def test_neumf_pretrained_on_gmf_alone_starts_as_that_gmf(rng: np.random.Generator) -> None:
-    from training.models._keras import NCFModel
+    from training.models._keras_ncf import NCFModel
     from training.models.ncf import _combine
 
     gmf, neumf = NCFModel(5, 7, 4, (), 0.1), NCFModel(5, 7, 4, (6, 3), 0.1, seed=3)
@@ -183,7 +183,8 @@ def test_finish_epochs_train_on_their_own_data_after_early_stopping() -> None:
     rows that mention item 3) with the same optimizer, once per finishing epoch."""
     from keras import ops
 
-    from training.models._keras import FactorModel, Finish, fit_epochs
+    from training.models._keras import FactorModel
+    from training.models._keras_fit import Finish, fit_epochs
 
     model = FactorModel(2, 4, 2, 0.0, seed=0)
     model(np.zeros((1, 2), np.int32))

@@ -129,7 +129,7 @@ class SampledRecommender(Recommender):
         validation split and `finish_on`) `finish_epochs` more over `finish_on`; return it."""
         import keras
 
-        from training.models._keras import Finish, fit_epochs
+        from training.models._keras_fit import Finish, fit_epochs
 
         cfg = self.config
         model(np.zeros((1, 2), np.int32))

@@ -88,7 +88,8 @@ class MatrixFactorization(Recommender):
         """A fresh model fitted on `data` from `seed`; with `valid`, stopped early on its RMSE."""
         import keras
 
-        from training.models._keras import EpochProgress, FactorModel, ValidationFigure
+        from training.models._keras import FactorModel
+        from training.models._keras_fit import EpochProgress, ValidationFigure
 
         cfg = self.config
         keras.utils.set_random_seed(seed)

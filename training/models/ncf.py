@@ -57,7 +57,7 @@ class NeuMFConfig(SampledConfig):
 
 
 def _ncf_model(n_users: int, n_items: int, factors: int, layers: Layers, cfg: Any) -> Any:
-    from training.models._keras import NCFModel
+    from training.models._keras_ncf import NCFModel
 
     return NCFModel(n_users, n_items, factors, list(layers), cfg.l2, seed=cfg.seed)
 

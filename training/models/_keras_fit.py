@@ -1,0 +1,144 @@
+"""The Keras training loop of the embedding models and its callbacks: one progress line per
+epoch, a numpy validation figure, early stopping and finishing epochs.
+
+Imported only while training (it imports TensorFlow/Keras at module level).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+log = logging.getLogger(__name__)
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """One log line and one progress-bar step per epoch; records the history."""
+
+    def __init__(self, epochs: int, name: str, history: list[dict[str, float]]) -> None:
+        super().__init__()
+        self.bar = tqdm(total=epochs, desc=name, unit="epoch", leave=False)
+        self.history = history
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        figures = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
+        self.history.append(figures)
+        line = " ".join(f"{k}={v:.4f}" for k, v in figures.items())
+        log.info("epoch=%d %s", epoch + 1, line)
+        self.bar.set_postfix_str(line)
+        self.bar.update(1)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.bar.close()
+
+
+class ValidationFigure(keras.callbacks.Callback):
+    """Puts `measure()` into each epoch's logs as `name`, for the callbacks after it: a numpy
+    measure on the exported tables costs far less per epoch than Keras' validation pass."""
+
+    def __init__(self, name: str, measure: Callable[[], float]) -> None:
+        super().__init__()
+        self.name, self.measure = name, measure
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs[self.name] = self.measure()
+
+
+LossFn = Callable[[keras.Model, tuple[Any, ...]], Any]
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Epochs after early stopping over data that includes the validation rows, at a fraction
+    of the learning rate, continuing the same optimizer: no training row is left unused."""
+
+    epoch_data: Callable[[], tuple[np.ndarray, ...]]
+    epochs: int
+    learning_rate_factor: float
+
+
+def fit_epochs(
+    model: keras.Model,
+    loss_fn: LossFn,
+    epoch_data: Callable[[], tuple[np.ndarray, ...]],
+    validate: Callable[[], float] | None,
+    *,
+    name: str,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    patience: int,
+    history: list[dict[str, float]],
+    finish: Finish | None = None,
+) -> None:
+    """Adam over fresh `epoch_data()` arrays each epoch, then `validate()` (higher is better)
+    for early stopping, keeping the best weights; then `finish`, if given, trains on with the
+    same optimizer. `loss_fn(model, batch)` returns one batch's scalar loss (regularisation
+    included).
+
+    The train step is XLA-compiled (a fifth faster than a plain graph on 2 CPU cores) and an
+    epoch's loop over batches runs in one graph call, which saves the per-step Python dispatch
+    (a quarter of an epoch's time for neumf on ml-100k).
+    """
+    import tensorflow as tf
+
+    optimizer = keras.optimizers.Adam(learning_rate)
+
+    @tf.function(jit_compile=True)
+    def step(*batch: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(model, batch)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    @tf.function(reduce_retracing=True)
+    def epoch_graph(*batches: Any) -> Any:
+        """The compiled step over each (batch, ...) slice in turn; the mean batch loss."""
+        total = tf.constant(0.0)
+        n_batches = tf.shape(batches[0])[0]
+        for index in tf.range(n_batches):
+            total += step(*(b[index] for b in batches))
+        return total / tf.cast(n_batches, tf.float32)
+
+    def run_epoch(arrays: tuple[np.ndarray, ...]) -> float:
+        """One pass in whole batches (one compiled shape; rows are reshuffled every epoch);
+        returns the mean batch loss."""
+        if not len(arrays[0]):
+            return 0.0
+        size = min(batch_size, len(arrays[0]))
+        n_batches = len(arrays[0]) // size
+        batches = [a[: n_batches * size].reshape(n_batches, size, *a.shape[1:]) for a in arrays]
+        return float(epoch_graph(*batches))
+
+    progress = EpochProgress(epochs, name, history)
+    best, best_weights, waited = -np.inf, None, 0
+    for epoch in range(epochs):
+        figures = {"loss": run_epoch(epoch_data())}
+        if validate is not None:
+            figures["val_ndcg@10"] = validate()
+        progress.on_epoch_end(epoch, figures)
+        if validate is None:
+            continue
+        if figures["val_ndcg@10"] > best:
+            best, best_weights, waited = figures["val_ndcg@10"], model.get_weights(), 0
+        else:
+            waited += 1
+            if waited > patience:
+                break
+    progress.on_train_end()
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    if finish is not None and finish.epochs > 0:
+        optimizer.learning_rate.assign(learning_rate * finish.learning_rate_factor)
+        for epoch in range(finish.epochs):
+            log.info(
+                "%s finish epoch=%d loss=%.4f", name, epoch + 1, run_epoch(finish.epoch_data())
+            )
