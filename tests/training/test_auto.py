@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from tests.conftest import block_interactions
 from training.models.auto import AutoRecommender
-from training.models.base import create_model
+from training.models.base import create_model, model_class
 from training.vocab import EncodedInteractions
 
 NUMPY_CANDIDATES = ("popularity", "als", "ease")
@@ -71,6 +71,41 @@ def test_auto_without_validation_takes_the_first_candidate(blocks_encoded) -> No
     model.fit(blocks_encoded)
     assert model.selection["chosen"] == "ease"
     assert all("val_ndcg@10" not in c for c in model.selection["candidates"])
+
+
+def test_auto_refits_the_next_best_when_the_best_fails_on_all_rows(
+    blocks_encoded, monkeypatch
+) -> None:
+    probe = _auto()
+    probe.fit(blocks_encoded)
+    best = probe.selection["chosen"]
+    cls = model_class(best)
+    original = cls.fit
+
+    def fit_part_only(self, train):  # e.g. imf: a user with every item has no negatives
+        if len(train) == len(blocks_encoded):
+            raise ValueError("cannot fit all rows")
+        return original(self, train)
+
+    monkeypatch.setattr(cls, "fit", fit_part_only)
+    model = _auto()
+    model.fit(blocks_encoded)
+    rows = {c["name"]: c for c in model.selection["candidates"]}
+    assert rows[best]["refit_failed"] == "cannot fit all rows"
+    others = {name: row["val_ndcg@10"] for name, row in rows.items() if name != best}
+    assert model.selection["chosen"] == max(others, key=others.get) == model.chosen.name
+
+
+def test_auto_records_a_candidate_that_cannot_fit(blocks_encoded, monkeypatch) -> None:
+    def refuse(self, train):
+        raise ValueError("no such data")
+
+    monkeypatch.setattr(model_class("ease"), "fit", refuse)
+    model = _auto()
+    model.fit(blocks_encoded)
+    rows = {c["name"]: c for c in model.selection["candidates"]}
+    assert rows["ease"] == {"name": "ease", "failed": "no such data"}
+    assert model.selection["chosen"] != "ease"
 
 
 @pytest.mark.parametrize(

@@ -119,40 +119,37 @@ class AutoRecommender(Recommender):
 
     def fit(self, train: EncodedInteractions) -> FitHistory:
         """Compare the candidates on a validation slice of `train`, refit the best on all of
-        `train`; its history becomes auto's (the report's curves are the served model's)."""
+        `train`; its history becomes auto's (the report's curves are the served model's).
+
+        A candidate over its budget is skipped, one whose fit raises ValueError (data it
+        cannot handle) is recorded as failed; each with a logged reason, never silently."""
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
-        skipped = {n: r for n in cfg.candidates if (r := self.skip_reason(n, train)) is not None}
-        rows: list[dict[str, Any]] = []
-        for name, reason in skipped.items():
-            log.warning("candidate=%s skipped: %s", name, reason)
-            rows.append({"name": name, "skipped": reason})
-        runnable = [name for name in cfg.candidates if name not in skipped]
-        if not runnable:
-            raise ValueError(f"no candidate fits the budgets: {skipped}")
+        rows = {name: {"name": name} for name in cfg.candidates}
+        for name in cfg.candidates:
+            reason = self.skip_reason(name, train)
+            if reason is not None:
+                log.warning("candidate=%s skipped: %s", name, reason)
+                rows[name]["skipped"] = reason
+        order = [name for name in cfg.candidates if "skipped" not in rows[name]]
         fit_part, valid = carve_validation(positives(train, cfg.rating_threshold),
                                            cfg.validation_fraction, rng)  # fmt: skip
         validation: dict[str, Any] = {"fraction": cfg.validation_fraction}
         if valid is None:
-            log.warning("no validation slice (fraction 0 or under 20 positives): taking %s",
-                        runnable[0])  # fmt: skip
-            winner = runnable[0]
+            log.warning("no validation slice (fraction 0 or under 20 positives): candidates "
+                        "taken in the listed order")  # fmt: skip
         else:
             ranker = ValidationRanker(fit_part, valid, rng)
             validation |= {"fit_rows": len(fit_part), "validation_rows": len(valid),
                            "validation_users": len(ranker.users)}  # fmt: skip
-            for name in runnable:
-                rows.append(self._trial(name, fit_part, ranker))
-            scored = [r for r in rows if METRIC in r]
-            winner = max(scored, key=lambda r: r[METRIC])["name"]  # first of equals wins
-        start = time.perf_counter()
-        self.chosen = self.candidate(winner)
-        self.chosen.fit(train)
-        refit = time.perf_counter() - start
-        log.info("chosen=%s refit on all %d training rows in %.1f s", winner, len(train), refit)
-        rows.sort(key=lambda r: cfg.candidates.index(r["name"]))
-        self.selection = {"metric": METRIC, "validation": validation, "candidates": rows,
-                          "chosen": winner, "chosen_params": self.chosen.fitted_params(),
+            for name in order:
+                rows[name] |= self._trial(name, fit_part, ranker)
+            scored = [name for name in order if METRIC in rows[name]]
+            order = sorted(scored, key=lambda name: -rows[name][METRIC])  # ties: listed order
+        self.chosen, refit = self._refit_best(order, train, rows)
+        self.selection = {"metric": METRIC, "validation": validation,
+                          "candidates": list(rows.values()), "chosen": self.chosen.name,
+                          "chosen_params": self.chosen.fitted_params(),
                           "refit_seconds": round(refit, 3)}  # fmt: skip
         self.history = self.chosen.history
         self._scorer = None
@@ -161,15 +158,40 @@ class AutoRecommender(Recommender):
     def _trial(
         self, name: str, fit_part: EncodedInteractions, ranker: ValidationRanker
     ) -> dict[str, Any]:
-        """Fit candidate `name` on the fit part; its validation score and fit time."""
+        """Fit candidate `name` on the fit part: its validation score and fit time, or why
+        it failed."""
         model = self.candidate(name)
         start = time.perf_counter()
-        model.fit(fit_part)
+        try:
+            model.fit(fit_part)
+        except ValueError as error:
+            log.warning("candidate=%s failed: %s", name, error)
+            return {"failed": str(error)}
         seconds = time.perf_counter() - start
         score = ranker(model.scorer)
         log.info("candidate=%s %s=%.4f fit_seconds=%.1f", name, METRIC, score, seconds)
-        return {"name": name, METRIC: round(score, 6), "fit_seconds": round(seconds, 3),
+        return {METRIC: round(score, 6), "fit_seconds": round(seconds, 3),
                 "params": model.fitted_params()}  # fmt: skip
+
+    def _refit_best(
+        self, order: list[str], train: EncodedInteractions, rows: dict[str, dict[str, Any]]
+    ) -> tuple[Recommender, float]:
+        """The first candidate in `order` that fits all of `train` (the refit can meet data
+        the fit part lacked), with its fit seconds; failures are noted in `rows`."""
+        for name in order:
+            model = self.candidate(name)
+            start = time.perf_counter()
+            try:
+                model.fit(train)
+            except ValueError as error:
+                log.warning("chosen=%s failed on all training rows (%s); next best", name, error)
+                rows[name]["refit_failed"] = str(error)
+                continue
+            seconds = time.perf_counter() - start
+            log.info("chosen=%s refit on all %d training rows in %.1f s", name, len(train),
+                     seconds)  # fmt: skip
+            return model, seconds
+        raise ValueError(f"no auto candidate could be fitted: {list(rows.values())}")
 
     def _fitted(self) -> Recommender:
         if self.chosen is None:
