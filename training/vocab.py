@@ -90,11 +90,11 @@ class EncodedInteractions:
             is_rating=self.is_rating[mask_or_index],
         )
 
-    def ratings_only(self, model_name: str) -> EncodedInteractions:
-        """The rating rows, for models that learn ratings (an event such as a click is not a
-        rating, whatever its value); a ValueError when there are none."""
+    def ratings_only(self, needed_by: str) -> EncodedInteractions:
+        """The rating rows, for what learns or measures ratings (an event such as a click is
+        not a rating, whatever its value); a ValueError naming `needed_by` when there are none."""
         if not self.is_rating.any():
-            raise ValueError(f"{model_name} learns from ratings, and the data has no rating rows")
+            raise ValueError(f"{needed_by} needs ratings, and the data has no rating rows")
         return self if self.is_rating.all() else self.subset(self.is_rating)
 
     def item_counts(self) -> np.ndarray:

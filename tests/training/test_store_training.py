@@ -89,3 +89,14 @@ def test_rating_models_ignore_clicks_and_implicit_models_count_them(sqlite_url):
     assert np.all(kept.ratings[kept.is_rating] == 5.0)
     prepared = prepare(load_store(sqlite_url), {"rating_threshold": 4.5})
     assert (~prepared.frame["is_rating"]).sum() == 12 and prepared.frame["rating"].min() == 1.0
+
+
+def test_rating_model_on_events_only_is_a_clear_error(tmp_path, capsys):
+    csv = tmp_path / "clicks.csv"
+    csv.write_text(
+        "user,item\n" + "".join(f"u{u},i{(u + n) % 7}\n" for u in range(9) for n in range(4))
+    )
+    argv = ["train", "--model", "bias", "--dataset", str(csv), "--out", str(tmp_path / "b"),
+            "--no-report"]  # fmt: skip
+    assert main(argv) == 2
+    assert "bias needs ratings, and the data has no rating rows" in capsys.readouterr().err
