@@ -168,6 +168,14 @@ def _matrix_sections(train: EncodedInteractions, test: EncodedInteractions | Non
     ]
 
 
+def _candidate_note(candidate: dict[str, Any]) -> str:
+    """Why a candidate was not scored or not served: skipped, failed, or failed to refit."""
+    for key in ("skipped", "failed", "refit_failed"):
+        if key in candidate:
+            return f"{key.replace('_', ' ')}: {candidate[key]}"
+    return ""
+
+
 def _selection_section(selection: dict[str, Any]) -> Section:
     """The candidates a validation-selected model (`auto`) compared: a table and a bar chart
     of their validation scores, the chosen one marked."""
@@ -175,7 +183,7 @@ def _selection_section(selection: dict[str, Any]) -> Section:
     rows = [
         {"candidate": c["name"], metric: c.get(metric), "fit_seconds": c.get("fit_seconds"),
          "chosen": "yes" if c["name"] == selection["chosen"] else "",
-         "skipped": c.get("skipped", "")}
+         "note": _candidate_note(c)}
         for c in selection["candidates"]
     ]  # fmt: skip
     content = _note(f"chosen: {selection['chosen']}, by {metric} on {selection['validation']}")
