@@ -1,8 +1,15 @@
 """Fold-in, filters, paging, explanations, items and users over the block-fixture bundle."""
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 
-from tests.app.conftest import make_client
+from tests.app.conftest import make_client, make_client_for
+from training.interactions import Interactions, empty_items
+from training.models.base import create_model
+from training.pipeline import train_and_export
 
 
 def _ids(body: dict) -> list[str]:
@@ -126,6 +133,54 @@ def test_batch_recommend_equals_single_requests(client):
         assert batch_scores == pytest.approx(single_scores, abs=1e-5)
     assert client.post("/recommend", json={"user_ids": []}).status_code == 422
     assert client.post("/recommend", json={"user_ids": ["x"] * 1001}).status_code == 422
+
+
+def _taste_groups(n_users: int = 200, n_items: int = 200, per_user: int = 20) -> Interactions:
+    """Clicks drawn half from a popularity curve, half from the user's group of 40 items: a
+    trained user's top-10 mixes both, which a fold-in of another objective gets wrong."""
+    rng = np.random.default_rng(0)
+    popular = 1 / np.arange(1, n_items + 1)
+    popular /= popular.sum()
+    rows = []
+    for user in range(n_users):
+        group = np.zeros(n_items)
+        group[user % 5 * 40 : (user % 5 + 1) * 40] = rng.random(40)
+        chosen = rng.choice(
+            n_items, per_user, replace=False, p=popular / 2 + group / group.sum() / 2
+        )
+        rows += [(str(user), str(item), 1.0, 1000 + n) for n, item in enumerate(chosen)]
+    frame = pd.DataFrame(rows, columns=["user", "item", "rating", "timestamp"])
+    return Interactions(frame, "taste-groups", empty_items())
+
+
+@pytest.fixture(scope="module")
+def als_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("als")
+    train_and_export(
+        lambda: create_model("als", factors=16, iterations=15),
+        _taste_groups(),
+        root / "20260101T000000000000Z-als",
+        holdout=False,
+        report=False,
+    )
+    return root
+
+
+def test_repeating_a_known_interaction_keeps_an_als_users_list(als_artifacts, tmp_path):
+    """Regression (issue 12): posting an interaction a trained user already has switches
+    them to fold-in, which must agree with the trained model: at least 9 of their 10 items
+    stay. The old fold-in (least squares over the history alone) kept 3 to 10."""
+    with make_client_for(als_artifacts, tmp_path, _taste_groups()) as client:
+        for user in map(str, range(12)):
+            before = client.get(f"/recommend/{user}", params={"k": 10}).json()
+            assert before["strategy"] == "model"
+            seen = client.get(f"/users/{user}/interactions").json()["interactions"][0]
+            repeat = {"user_id": user, "item_id": seen["item_id"], "kind": "click"}
+            assert client.post("/interactions", json=repeat).status_code == 201
+            after = client.get(f"/recommend/{user}", params={"k": 10}).json()
+            assert after["strategy"] == "fold_in"
+            kept = set(_ids(before)) & set(_ids(after))
+            assert len(kept) >= 9, (user, _ids(before), _ids(after))
 
 
 def test_fold_in_for_every_model_family():
