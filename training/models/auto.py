@@ -27,7 +27,9 @@ from training.models.base import (
     ExportedModel,
     FitHistory,
     Recommender,
+    create_model,
     model_class,
+    parameter_names,
     register,
 )
 from training.vocab import EncodedInteractions
@@ -94,11 +96,11 @@ class AutoRecommender(Recommender):
         self.selection: dict[str, Any] | None = None
 
     def candidate(self, name: str) -> Recommender:
-        """A fresh candidate `name` with its defaults, plus auto's seed and rating threshold."""
-        cls = model_class(name)
-        shared = {k: getattr(self.config, k) for k in SHARED_OPTIONS}
-        return cls(cls.config_class(**{k: v for k, v in shared.items()
-                                        if k in cls.config_class.model_fields}))  # fmt: skip
+        """A fresh candidate `name` with its defaults, plus auto's seed and rating threshold
+        where its config has them (popularity has no threshold)."""
+        accepted = parameter_names(name)
+        shared = {k: getattr(self.config, k) for k in SHARED_OPTIONS if k in accepted}
+        return create_model(name, **shared)
 
     def skip_reason(self, name: str, train: EncodedInteractions) -> str | None:
         """Why candidate `name` cannot run on `train` within the budgets, or None."""
