@@ -61,8 +61,10 @@ def test_every_endpoint_answers(server):
     assert len(similar["items"]) == 3 and "1" not in {i["item_id"] for i in similar["items"]}
     scores = client.post("/score", json={"user_id": "1", "item_ids": ["3", "2"]}).json()
     assert [s["item_id"] for s in scores["scores"]] == ["3", "2"]
-    assert client.post("/interactions", json={"user_id": "zz", "item_id": "1"}).status_code == 201
-    folded = client.get("/recommend/zz").json()  # one interaction: personalised at once
+    # mf learns from ratings only (a click is not a one-star rating), in training and fold-in
+    rating = {"user_id": "zz", "item_id": "1", "value": 5.0, "kind": "rating"}
+    assert client.post("/interactions", json=rating).status_code == 201
+    folded = client.get("/recommend/zz").json()  # one rating: personalised at once
     assert folded["cold_start"] is False and folded["strategy"] == "fold_in"
     assert client.get("/recommend/nobody").json()["cold_start"] is True
     assert client.get("/similar/unknown").status_code == 404
