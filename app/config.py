@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="request bodies above -> 413")
     ann_threshold: int = Field(
         200_000, ge=0, description="catalogs with at least this many items use the ANN index"
+    )
+    ann_nprobe: int = Field(
+        64,
+        ge=1,
+        le=65_536,
+        description="IVF lists scanned per ANN query: more is more exact, slower",
     )
     ranking_candidates: int = Field(
         1000, ge=1, description="items that mlp/neumf rank after the retrieval stage proposes them"
@@ -59,6 +65,20 @@ class Settings(BaseSettings):
         256, ge=1, description="category filters whose item masks each loaded model keeps"
     )
     cors_origins: list[str] = Field(default_factory=list, description="CORS closed when empty")
+    response_cache_size: int | None = Field(
+        None, exclude=True, description="replaced by response_cache_bytes; refused if set"
+    )
+
+    @model_validator(mode="after")
+    def _no_entry_count_cache(self) -> Settings:
+        """The cache is bounded by bytes now: an old entry count must not pass unnoticed
+        (RECO_RESPONSE_CACHE_SIZE=0 used to turn the cache off)."""
+        if self.response_cache_size is not None:
+            raise ValueError(
+                "RECO_RESPONSE_CACHE_SIZE was replaced by RECO_RESPONSE_CACHE_BYTES, a byte "
+                f"budget (0 turns the cache off); got {self.response_cache_size}"
+            )
+        return self
 
 
 @lru_cache

@@ -45,8 +45,8 @@ def plan_for(bundle: Bundle, settings: Settings) -> Plan:
     if ann:
         assert isinstance(scorer, DotScorer) and unit is not None
         augmented = np.hstack([scorer.item_factors, scorer.item_bias[:, None]])
-        by_user = cached_index(bundle.path / "ann-ip", augmented, "ip")
-        by_item = cached_index(bundle.path / "ann-cosine", unit, "cosine")
+        by_user = cached_index(bundle.path / "ann-ip", augmented, "ip", settings.ann_nprobe)
+        by_item = cached_index(bundle.path / "ann-cosine", unit, "cosine", settings.ann_nprobe)
         users: Retriever = ivf_users(scorer, by_user)
         return Plan(users, ivf_items(unit, by_item), unit, "ivf")
     retrieval_scores = getattr(scorer, "retrieval_scores", None)
@@ -81,19 +81,19 @@ def ivf_items(unit: np.ndarray, index: IvfIndex) -> IvfRetriever:
     return IvfRetriever(index, lambda item: unit[item], lambda item, some: unit[some] @ unit[item])
 
 
-def cached_index(folder: Path, items: np.ndarray, space: Space) -> IvfIndex:
+def cached_index(folder: Path, items: np.ndarray, space: Space, nprobe: int) -> IvfIndex:
     """The index cached in `folder` if it fits `items`, else a new one (cached if possible,
-    so that a restart loads it instead of rebuilding)."""
+    so that a restart loads it instead of rebuilding); queries scan `nprobe` lists."""
     # imported here: faiss maps ~20 MB of libraries, which small catalogs never need
     from app.serving.ann import AnnError, IvfIndex
 
     try:
-        index = IvfIndex.load(folder)
+        index = IvfIndex.load(folder, nprobe=nprobe)
         if index.params.n_items == len(items) and index.params.dim == items.shape[1]:
             return index
     except AnnError:
         pass
-    index = IvfIndex.build(items, space=space)
+    index = IvfIndex.build(items, space=space, nprobe=nprobe)
     try:
         index.save(folder)
     except OSError as error:  # e.g. artifacts mounted read-only

@@ -121,3 +121,11 @@ def test_costly_scoring_leaves_the_event_loop_and_cheap_scoring_stays():
     assert small.inline_for("u", History.empty()) and small.inline_for(None)
     strict = ModelService(small.bundle, Settings(inline_max_ms=0))
     assert not strict.inline_for("u", History.empty())
+
+
+def test_the_old_entry_count_setting_is_refused_not_ignored(monkeypatch):
+    """RECO_RESPONSE_CACHE_SIZE=0 used to turn the cache off; silently ignoring it would
+    turn the cache on."""
+    monkeypatch.setenv("RECO_RESPONSE_CACHE_SIZE", "0")
+    with pytest.raises(ValueError, match="RECO_RESPONSE_CACHE_BYTES"):
+        Settings()
