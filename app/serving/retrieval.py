@@ -68,7 +68,7 @@ class _OneByOne:
         return [self.top(int(q), k, out) for q, out in zip(queries, excluded, strict=True)]
 
 
-class ExactRetriever:
+class ExactRetriever(_OneByOne):
     """Brute force: score every item, take the top k. `score_many` scores a batch of queries
     with one matrix product (POST /recommend), chunked so that memory stays bounded."""
 
@@ -82,7 +82,7 @@ class ExactRetriever:
 
     def top_many(self, queries: np.ndarray, k: int, excluded: Sequence[np.ndarray]) -> list[Result]:
         if self._score_many is None:
-            return [self.top(int(q), k, out) for q, out in zip(queries, excluded, strict=True)]
+            return super().top_many(queries, k, excluded)
         chunk = max(1, QUERY_CHUNK_VALUES // max(1, self.n_items))
         results: list[Result] = []
         for start in range(0, len(queries), chunk):

@@ -63,8 +63,9 @@ class ModelService:
             values = np.where(is_rating, 5.0, 1.0).astype(np.float32)
             probe = self.bundle.scorer.fold_in
             self.costs.record("fold_in", lambda: top_k(probe(items, values, is_rating), 10))
-        if self.plan.items is not None:
-            self.costs.record("similar", lambda: self.plan.items.top(0, 10, none))  # type: ignore[union-attr]
+        similar = self.plan.items
+        if similar is not None:
+            self.costs.record("similar", lambda: similar.top(0, 10, none))
 
     def inline_for(self, user_id: str | None, history: History | None = None) -> bool:
         """Whether answering this user (None: a similar-items query) is cheap enough to run

@@ -131,3 +131,10 @@ def test_dense_head_ranks_only_what_retrieval_proposes():
         for item in two_stage.recommend("u", History.empty(), RecommendOptions(k=2)).items
     ]
     assert scores == [4.0, 3.0]  # ranked by the full model's scores
+
+
+def test_two_stage_returns_k_items_when_k_exceeds_the_candidates():
+    """Regression: retrieval proposed `ranking_candidates` items, so k above it came back
+    short; now it proposes max(candidates, k)."""
+    result = _neumf(candidates=2).recommend("u", History.empty(), RecommendOptions(k=4))
+    assert [item.item_id for item in result.items] == ["d", "a", "b", "c"]
