@@ -42,10 +42,18 @@ def _served_metrics(model, train: EncodedInteractions, test: pd.DataFrame, k: in
     return pd.DataFrame(per_user).mean().to_dict()
 
 
-@pytest.mark.parametrize("name", ["popularity", "ease"])
+NUMPY_MODELS = {
+    "popularity": {},
+    "ease": {},
+    "als": {"factors": 8, "iterations": 2},
+    "bias": {"reg_item": 1e4},
+}  # fmt: skip  (bias: item biases shrunk into ties)
+
+
+@pytest.mark.parametrize("name", NUMPY_MODELS)
 def test_rank_lists_are_the_served_lists_under_ties(name):
     train, test = _tied()
-    model = create_model(name)
+    model = create_model(name, **NUMPY_MODELS[name])
     model.fit(train)
     evaluated, _ = evaluate_ranking(model, train, test, 10)
     served = _served_metrics(model, train, test, 10)
