@@ -46,8 +46,8 @@ NUMPY_MODELS = {
     "popularity": {},
     "ease": {},
     "als": {"factors": 8, "iterations": 2},
-    "bias": {"reg_item": 1e4},
-}  # fmt: skip  (bias: item biases shrunk into ties)
+    "bias": {"reg_item": 1e4},  # item biases shrunk until many tie
+}
 
 
 @pytest.mark.parametrize("name", NUMPY_MODELS)
