@@ -33,7 +33,11 @@ def test_new_user_personalised_without_retraining(ml100k_artifacts, tmp_path):
     from training.datasets.movielens import load_movielens
 
     with make_client_for(ml100k_artifacts, tmp_path, load_movielens(ML100K)) as client:
-        events = [{"user_id": "newcomer", "item_id": i} for i in STAR_WARS_FAN]
+        # mf is a rating model: it folds in ratings (a click says nothing on its scale)
+        events = [
+            {"user_id": "newcomer", "item_id": i, "value": 5, "kind": "rating"}
+            for i in STAR_WARS_FAN
+        ]
         assert client.post("/interactions", json={"interactions": events}).status_code == 201
         body = client.get("/recommend/newcomer", params={"k": 10}).json()
         popular = client.get("/recommend/nobody-at-all", params={"k": 10}).json()
