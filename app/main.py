@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.models = ModelState(settings=settings)
     app.state.metrics = Metrics()
     app.state.responses = ResponseCache(settings.response_cache_bytes)
+    app.state.metrics.watch(lambda: len(app.state.models.loaded), lambda: app.state.responses.bytes)
     install_error_handlers(app)
     for module in (recommendations, interactions, catalog, models, ops):
         app.include_router(module.router)

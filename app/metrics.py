@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -35,6 +36,16 @@ class Metrics:
             ["metric"],
             registry=self.registry,
         )
+
+    def watch(self, loaded_models: Callable[[], int], cache_bytes: Callable[[], int]) -> None:
+        """Gauges read at scrape time: models held in memory (bounded by model retention)
+        and the bytes the response cache holds (bounded by its budget)."""
+        loaded = Gauge("reco_loaded_models", "models held in memory", registry=self.registry)
+        loaded.set_function(loaded_models)
+        cached = Gauge(
+            "reco_response_cache_bytes", "bytes of cached answers", registry=self.registry
+        )
+        cached.set_function(cache_bytes)
 
     def set_model(self, service: ModelService | None) -> None:
         """Publish the active model's identity and offline metrics (none: the fallback)."""
