@@ -44,7 +44,7 @@ class ModelService:
         self.version: str | None = bundle.version
         self.popularity = np.log1p(bundle.popularity).astype(np.float32)
         self.plan = plan_for(bundle, settings)
-        self.users = UserScoring(bundle, self.popularity)
+        self.user_scoring = UserScoring(bundle, self.popularity)
         self.exclusions = Exclusions(
             bundle.item_map, bundle.item_genres, settings.category_cache_size
         )
@@ -72,7 +72,7 @@ class ModelService:
         on the event loop, by the costs measured at load."""
         if user_id is None:
             return self.costs.inline("similar")
-        fold_in = history is not None and self.users.needs_fold_in(user_id, history)
+        fold_in = history is not None and self.user_scoring.needs_fold_in(user_id, history)
         return self.costs.inline("fold_in" if fold_in else "user")
 
     def recommend(
@@ -93,7 +93,7 @@ class ModelService:
         shared = self.exclusions.shared(
             options.exclude, options.hidden, options.hidden_version, options.category
         )
-        seen = {user: self.users.seen(histories[user]) for user in user_ids}
+        seen = {user: self.user_scoring.seen(histories[user]) for user in user_ids}
         excluded = {
             user: np.concatenate([shared, seen[user]]) if options.exclude_seen else shared
             for user in user_ids
@@ -102,7 +102,7 @@ class ModelService:
         rows = {
             user: row
             for user in dict.fromkeys(user_ids)
-            if (row := self.users.current_row(user, histories[user])) is not None
+            if (row := self.user_scoring.current_row(user, histories[user])) is not None
         }
         answers = self.plan.users.top_many(
             np.array(list(rows.values()), np.int64), wanted, [excluded[u] for u in rows]
@@ -113,7 +113,7 @@ class ModelService:
         results = []
         for user in user_ids:
             if user not in found:
-                scores, strategy = self.users.scores(user, histories[user])
+                scores, strategy = self.user_scoring.scores(user, histories[user])
                 found[user] = (top_k(scores, wanted, excluded[user]), strategy)
             (indices, values), strategy = found[user]
             page = indices[options.offset :], values[options.offset :]
@@ -176,6 +176,6 @@ class ModelService:
         if unknown:
             raise NotFound(f"unknown items: {', '.join(map(repr, unknown[:20]))}")
         history = history if history is not None else History.empty()
-        scores, strategy = self.users.pair_scores(user_id, history, indices)
+        scores, strategy = self.user_scoring.pair_scores(user_id, history, indices)
         cold = strategy == "popularity" and not len(history)
         return Scores(cold, [round(float(s), 6) for s in scores], strategy)
