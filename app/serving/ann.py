@@ -5,8 +5,8 @@ centroids suit it best, with exact inner products inside them. Chosen over hnswl
 benchmarks/ann.py (RESULTS.md): at 1M x 64 it reaches recall@10 0.99 at well under 1 ms where
 HNSW graphs stayed below 0.9. The index lives beside a bundle as `ann-ivf.faiss` plus
 `ann-ivf.json` (its parameters), so a server loads it instead of rebuilding it. Queries return
-the same shape as `app.serving.index.top_k`: item indices and similarity scores, best first,
-exclusions honoured by fetching k + |excluded| neighbours and dropping the excluded ones.
+the same shape as `app.serving.index.top_k`: item indices and similarity scores, best first.
+Exclusions, filters and the exact fallback belong to `app.serving.retrieval.IvfRetriever`.
 """
 
 from __future__ import annotations
@@ -131,21 +131,16 @@ class IvfIndex:
     def __len__(self) -> int:
         return self.params.n_items
 
-    def query(
-        self, vector: np.ndarray, k: int, exclude: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def query(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices (int64) and similarities (float32) of about the k best items, best first.
 
-        Similarity is the dot product for `ip` and the cosine for `cosine`. Excluded indices
-        never appear; fewer than k come back only when the scanned lists run out.
+        Similarity is the dot product for `ip` and the cosine for `cosine`. Fewer than k come
+        back only when the scanned lists run out.
         """
-        excluded = np.unique(exclude) if exclude is not None and len(exclude) else None
-        fetch = min(k + (0 if excluded is None else len(excluded)), len(self))
+        fetch = min(k, len(self))
         if fetch <= 0:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         scores, labels = self._index.search(_prepared(vector, self.params.space), fetch)
         indices, scores = labels[0].astype(np.int64), scores[0].astype(np.float32)
         keep = indices >= 0  # faiss pads with -1 when the scanned lists hold fewer than fetch
-        if excluded is not None:
-            keep &= ~np.isin(indices, excluded)
-        return indices[keep][:k], scores[keep][:k]
+        return indices[keep], scores[keep]

@@ -7,6 +7,7 @@ import pytest
 
 from app.serving.ann import INDEX_FILE, PARAMS_FILE, AnnError, IvfIndex
 from app.serving.index import normalise_rows, top_k
+from app.serving.retrieval import IvfRetriever
 
 
 def _catalog(rng: np.random.Generator, n: int = 2000, dim: int = 16) -> np.ndarray:
@@ -42,23 +43,28 @@ def test_ivf_query_scores_are_dot_products_best_first(rng: np.random.Generator) 
     assert np.all(np.diff(scores) <= 0)
 
 
-def test_ivf_query_excludes_given_items(rng: np.random.Generator) -> None:
+def _retriever(index: IvfIndex, items: np.ndarray, query: np.ndarray) -> IvfRetriever:
+    return IvfRetriever(index, lambda _: query, lambda _, some: items[some] @ query)
+
+
+def test_ivf_retriever_excludes_given_items(rng: np.random.Generator) -> None:
     items = _catalog(rng)
     query = rng.standard_normal(items.shape[1]).astype(np.float32)
-    index = IvfIndex.build(items)
+    retriever = _retriever(IvfIndex.build(items), items, query)
     best, _ = top_k(items @ query, 30)
     excluded = np.concatenate([best[:20], best[:5]])  # duplicates count once
-    indices, _ = index.query(query, 10, excluded)
+    indices, _ = retriever.top(0, 10, excluded)
     assert len(indices) == 10
     assert not np.isin(indices, excluded).any()
     assert len(np.intersect1d(indices, best[20:30])) >= 9
 
 
-def test_ivf_query_k_beyond_catalog_returns_every_unexcluded_item(
+def test_ivf_retriever_k_beyond_catalog_returns_every_unexcluded_item(
     rng: np.random.Generator,
 ) -> None:
     items = _catalog(rng, n=12, dim=4)
-    indices, _ = IvfIndex.build(items).query(items[0], 50, np.array([3, 4]))
+    retriever = _retriever(IvfIndex.build(items), items, items[0])
+    indices, _ = retriever.top(0, 50, np.array([3, 4]))
     assert sorted(indices.tolist()) == [i for i in range(12) if i not in (3, 4)]
 
 
