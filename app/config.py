@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     store_refresh_seconds: float = Field(
         1.0, gt=0, le=3600, description="how often the in-memory store view looks for writes"
     )
+    store_gap_patience_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=86_400,
+        description="how long the store view waits for an interaction id that a concurrent "
+        "writer allocated but had not committed (PostgreSQL)",
+    )
     response_cache_bytes: int = Field(
         64 * 1024 * 1024,
         ge=0,

@@ -63,7 +63,12 @@ def load_store_view(app: FastAPI) -> StoreView:
     """Every stored interaction in memory, so /recommend needs no database round trip."""
     settings: Settings = app.state.settings
     signal = ChangeSignal.open(signal_path(settings.database_url))
-    view = StoreView(app.state.sessionmaker, signal, settings.store_refresh_seconds)
+    view = StoreView(
+        app.state.sessionmaker,
+        signal,
+        settings.store_refresh_seconds,
+        settings.store_gap_patience_seconds,
+    )
     start = time.perf_counter()
     view.refresh()
     log.info("store view: %d interactions in %.2f s", len(view), time.perf_counter() - start)

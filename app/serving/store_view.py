@@ -7,7 +7,7 @@ highest it holds: right after this process writes (read-your-writes), whenever a
 process of the host signals a change (`ChangeSignal`, checked per request), and every
 `refresh_seconds` for writers elsewhere (`reco import`, other hosts). Ids that a concurrent
 writer allocated but had not yet committed (possible on PostgreSQL) are remembered as gaps
-and looked for again until they appear or GAP_PATIENCE_SECONDS pass.
+and looked for again until they appear or `gap_patience_seconds` pass.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from app.store.repository import InteractionRow, hidden_item_ids, interactions_s
 
 log = logging.getLogger(__name__)
 
-GAP_PATIENCE_SECONDS = 300.0
 MAX_GAPS = 900  # the newest missing ids waited for (one IN list, under SQLite's limit)
 
 
@@ -87,10 +86,12 @@ class StoreView:
         sessions: sessionmaker[Session],
         signal: ChangeSignal | None = None,
         refresh_seconds: float = 1.0,
+        gap_patience_seconds: float = 300.0,
     ) -> None:
         self._sessions = sessions
         self._signal = signal
         self.refresh_seconds = refresh_seconds
+        self.gap_patience_seconds = gap_patience_seconds
         self._columns = _Columns()
         self._rows_of_user: dict[str, array.array] = {}
         self._items = _Interned()
@@ -211,5 +212,5 @@ class StoreView:
             self._gaps = dict(sorted(self._gaps.items())[-MAX_GAPS:])
 
     def _expire_gaps(self) -> None:
-        deadline = time.monotonic() - GAP_PATIENCE_SECONDS
+        deadline = time.monotonic() - self.gap_patience_seconds
         self._gaps = {gap: since for gap, since in self._gaps.items() if since > deadline}
