@@ -13,7 +13,8 @@ from app.store.repository import item_popularity, item_titles
 
 
 class StoreFallback:
-    """Popular items from the store for everyone (cold_start true); no similar or score."""
+    """Popular items from the store for everyone (cold_start true), with the same filters;
+    no similar items or scores."""
 
     name = "popularity-fallback"
     version = None
@@ -34,7 +35,7 @@ class StoreFallback:
         with self._lock, self.sessions() as session:
             ranked = [
                 (i, n)
-                for i, n in item_popularity(session, wanted + len(excluded))
+                for i, n in item_popularity(session, wanted + len(excluded), options.category)
                 if i not in excluded
             ][options.offset : wanted]
             titles = item_titles(session, [i for i, _ in ranked])

@@ -6,7 +6,7 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, or_, select
+from sqlalchemy import Connection, Table, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -113,8 +113,11 @@ def user_interactions(
     return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
 
 
-def item_popularity(session: Session, limit: int) -> list[tuple[str, int]]:
-    """The most-interacted visible items with their counts."""
+def item_popularity(
+    session: Session, limit: int, category: str | None = None
+) -> list[tuple[str, int]]:
+    """The most-interacted visible items with their counts, only those of `category` if
+    given (one of the item's "|"-separated genres)."""
     count = func.count(Interaction.id)
     query = (
         select(Item.external_id, count)
@@ -124,6 +127,9 @@ def item_popularity(session: Session, limit: int) -> list[tuple[str, int]]:
         .order_by(count.desc(), Item.id)
         .limit(limit)
     )
+    if category:
+        genres = literal("|") + Item.genres + literal("|")
+        query = query.where(genres.contains(f"|{category}|", autoescape=True))
     return [(item, int(n)) for item, n in session.execute(query)]
 
 

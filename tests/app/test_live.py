@@ -116,6 +116,10 @@ def test_fallback_has_filters_too(tmp_path):
     with make_client(tmp_path / "none", tmp_path) as client:
         body = client.get("/recommend/ghost", params={"k": 2, "offset": 1}).json()
         assert len(body["items"]) == 2 and body["cold_start"]
+        # regression: the fallback ignored the category filter
+        body = client.get("/recommend/ghost", params={"k": 15, "category": "B"}).json()
+        assert len(body["items"]) == 10 and all(int(i) >= 10 for i in _ids(body))
+        assert not client.get("/recommend/ghost", params={"category": "B%"}).json()["items"]
 
 
 def test_batch_recommend_equals_single_requests(client):
