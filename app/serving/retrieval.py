@@ -72,7 +72,9 @@ class ExactRetriever(_OneByOne):
     """Brute force: score every item, take the top k. `score_many` scores a batch of queries
     with one matrix product (POST /recommend), chunked so that memory stays bounded."""
 
-    def __init__(self, n_items: int, score_all: ScoreAll, score_many: ScoreMany | None = None):
+    def __init__(
+        self, n_items: int, score_all: ScoreAll, score_many: ScoreMany | None = None
+    ) -> None:
         self.n_items = n_items
         self._score_all = score_all
         self._score_many = score_many
