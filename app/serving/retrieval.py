@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from app.serving.index import top_k
+from app.serving.index import top_k, top_k_rows
 
 if TYPE_CHECKING:
     from app.serving.ann import IvfIndex
@@ -89,7 +89,12 @@ class ExactRetriever(_OneByOne):
         results: list[Result] = []
         for start in range(0, len(queries), chunk):
             scores = self._score_many(np.asarray(queries[start : start + chunk], np.int64))
-            results += [top_k(row, k, excluded[start + n]) for n, row in enumerate(scores)]
+            mask = np.zeros(scores.shape, bool)
+            for row, out in enumerate(excluded[start : start + len(scores)]):
+                mask[row, out] = True
+            indices, values = top_k_rows(scores, k, mask)
+            found = indices >= 0  # rows with fewer than k eligible items are padded
+            results += [(i[f], v[f]) for i, v, f in zip(indices, values, found, strict=True)]
         return results
 
 
