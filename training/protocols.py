@@ -80,6 +80,25 @@ def _excluded_rows(
     return excluded
 
 
+def ranked_lists(
+    model: Recommender, train: EncodedInteractions, users: np.ndarray, k: int
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Per user index: the top-k item indices RANK evaluates (their training items and items
+    unseen in training excluded, ties by the lower index, as served), and every item's score
+    with the excluded ones at -inf."""
+    indptr, indices = history_csr(train)
+    tops, all_scores = {}, {}
+    for batch_start in range(0, len(users), SCORE_BATCH):
+        batch = users[batch_start : batch_start + SCORE_BATCH]
+        excluded = _excluded_rows(train, batch, indptr, indices)
+        scores = model.score(batch).astype(np.float64)
+        scores[excluded] = -np.inf
+        top, _ = top_k_rows(scores, k, excluded)
+        for row, user in enumerate(batch.tolist()):
+            tops[user], all_scores[user] = top[row][top[row] >= 0], scores[row]
+    return tops, all_scores
+
+
 def evaluate_ranking(
     model: Recommender, train: EncodedInteractions, test: pd.DataFrame, k: int
 ) -> tuple[dict[str, float], float]:
@@ -89,18 +108,8 @@ def evaluate_ranking(
     the lists the server returns for the same scores and exclusions."""
     user_idx = train.user_map.encode(test["user"].to_numpy())
     item_idx = train.item_map.encode(test["item"].to_numpy())
-    test_users = np.unique(user_idx[user_idx >= 0])
-    indptr, indices = history_csr(train)
     start = time.perf_counter()
-    tops, all_scores = {}, {}
-    for batch_start in range(0, len(test_users), SCORE_BATCH):
-        batch = test_users[batch_start : batch_start + SCORE_BATCH]
-        excluded = _excluded_rows(train, batch, indptr, indices)
-        scores = model.score(batch).astype(np.float64)
-        scores[excluded] = -np.inf
-        top, _ = top_k_rows(scores, k, excluded)
-        for row, user in enumerate(batch):
-            tops[user], all_scores[user] = top[row][top[row] >= 0], scores[row]
+    tops, all_scores = ranked_lists(model, train, np.unique(user_idx[user_idx >= 0]), k)
     recommend_seconds = time.perf_counter() - start
     per_user: list[dict[str, float]] = []
     aucs = []

@@ -79,3 +79,58 @@ def test_validation_ranker_ranks_as_serving_under_ties():
         dcg = discounts[np.isin(served, relevant)].sum()
         gains.append(dcg / discounts[: min(len(relevant), 10)].sum())
     assert ranker(model.scorer) == pytest.approx(np.mean(gains), abs=1e-12)
+
+
+def _ranking_models() -> list[str]:
+    from training.models.base import MODELS, model_class
+
+    model_class("popularity")  # registers every model
+    return sorted(name for name, cls in MODELS.items() if "ranking" in cls.tasks)
+
+
+QUICK = {"epochs": 3, "factors": 8, "batch_size": 256, "validation_fraction": 0.0,
+         "iterations": 2, "layers": (16, 8), "finish_epochs": 0}  # fmt: skip
+
+
+def _served_lists(model, train: EncodedInteractions, folder) -> dict[str, list[str]]:
+    """Every user's top-10 through the serving path: the exported bundle, loaded and
+    verified by the server's loader, answered by ModelService with the user's history."""
+    from app.serving.bundle import load_bundle
+    from app.serving.records import History, RecommendOptions
+    from app.serving.service import ModelService
+    from training.export import export_bundle
+
+    no_titles = pd.DataFrame(columns=["item", "title", "genres"])
+    path = export_bundle(model, train, out_dir=folder / "bundle", dataset_name="tied",
+                         dataset_fingerprint="tied", items=no_titles, metrics={})  # fmt: skip
+    service = ModelService(load_bundle(path, check_name=False))
+    names = list(train.item_map.ids)
+    histories = {}
+    for user_id in train.user_map.ids:
+        codes = train.items[train.users == train.user_map.get(user_id)].astype(np.int32)
+        n = len(codes)
+        ones, zeros = np.ones(n, np.float32), np.zeros(n)
+        histories[user_id] = History(codes, names, ones, ones > 0, zeros.astype(np.int64), zeros,
+                                     zeros > 0)  # fmt: skip
+    answers = service.recommend_many(list(histories), histories, RecommendOptions(k=10))
+    assert {answer.strategy for answer in answers} == {"model"}
+    return {answer.user_id: [item.item_id for item in answer.items] for answer in answers}
+
+
+@pytest.mark.parametrize("name", _ranking_models())
+def test_every_model_evaluates_exactly_the_lists_it_serves(name, tmp_path):
+    """For every ranking model, RANK's top-10 of every user (ties included) equals what
+    the server answers from the model's bundle."""
+    from training.models.base import model_class
+    from training.protocols import ranked_lists
+
+    train, _ = _tied()
+    fields = model_class(name).config_class.model_fields
+    model = create_model(name, **{k: v for k, v in QUICK.items() if k in fields})
+    model.fit(train)
+    users = np.arange(train.n_users)
+    evaluated, _ = ranked_lists(model, train, users, 10)
+    served = _served_lists(model, train, tmp_path)
+    for user in users.tolist():
+        user_id = train.user_map.ids[user]
+        assert train.item_map.decode(evaluated[user].tolist()) == served[user_id], user_id
