@@ -208,3 +208,15 @@ def test_finish_epochs_train_on_their_own_data_after_early_stopping() -> None:
     assert len(calls) == 3
     after = float(np.asarray(model(finish_rows[:1])).reshape(-1)[0])
     assert after > before + 0.1
+
+
+@pytest.mark.parametrize("name", ["imf", "bpr"])
+def test_sampled_models_fit_when_a_user_has_every_item(name: str) -> None:
+    """The default synthetic data has such a user: no negative exists for them, and the fit
+    used to stop with 'no negatives exist'."""
+    rows = [("all", f"i{i}") for i in range(6)] + [(f"u{u}", f"i{u % 6}") for u in range(12)]
+    frame = pd.DataFrame(rows, columns=["user", "item"]).assign(rating=1.0, timestamp=0)
+    data = EncodedInteractions.encode(Interactions(frame, "saturated"))
+    model = create_model(name, **_params(name, epochs=2))
+    model.fit(data)
+    assert np.isfinite(model.score(np.arange(data.n_users))).all()

@@ -7,6 +7,7 @@ TensorFlow is imported inside the methods, only when a model is fitted.
 
 from __future__ import annotations
 
+import logging
 from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
@@ -25,7 +26,19 @@ from training.models.base import ExportedModel, FitHistory, Recommender
 from training.sampling import positive_codes, sample_negatives, sample_pairs
 from training.vocab import EncodedInteractions
 
+log = logging.getLogger(__name__)
 FINISH_RATE = 0.2  # learning rate of the finishing epochs, as a share of the configured one
+
+
+def _with_negatives(data: EncodedInteractions) -> EncodedInteractions:
+    """The rows of users who left some item untouched: a user with every item has no
+    negative to sample and nothing left to rank, so their rows teach a sampled loss nothing."""
+    per_user = np.bincount(data.users, minlength=data.n_users)  # positives are distinct pairs
+    saturated = per_user >= data.n_items
+    if not saturated.any():
+        return data
+    log.info("leaving out %d users who interacted with every item", int(saturated.sum()))
+    return data.subset(~saturated[data.users])
 
 
 class SampledRecommender(Recommender):
@@ -81,7 +94,7 @@ class SampledRecommender(Recommender):
         cfg = self.config
         keras.utils.set_random_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
-        data = positives(train, cfg.rating_threshold)
+        data = _with_negatives(positives(train, cfg.rating_threshold))
         return data, *carve_validation(data, cfg.validation_fraction, rng), rng
 
     def epoch_sampler(
