@@ -132,5 +132,9 @@ class ImplicitALS(Recommender):
         return self.history
 
     def export(self) -> ExportedModel:
+        """The factors, and the objective's hyperparameters that fold-in solves with."""
+        cfg = self.config
+        params = {"objective": "als", "reg": cfg.reg, "alpha": cfg.alpha,
+                  "rating_threshold": cfg.rating_threshold}  # fmt: skip
         return ExportedModel("dot", {"user_factors": self.user_factors,
-                                     "item_factors": self.item_factors})  # fmt: skip
+                                     "item_factors": self.item_factors}, params)  # fmt: skip

@@ -66,4 +66,6 @@ class BiasModel(Recommender):
     def export(self) -> ExportedModel:
         arrays = {"user_bias": self.user_bias.astype(np.float32),
                   "item_bias": self.item_bias.astype(np.float32)}  # fmt: skip
-        return ExportedModel("bias", arrays, {"global_bias": self.mean})
+        params = {"global_bias": self.mean, "objective": "baseline",
+                  "reg_user": self.config.reg_user}  # fmt: skip
+        return ExportedModel("bias", arrays, params)

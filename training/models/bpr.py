@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
+from training.models._fold_in import FoldInSampled
 from training.models._implicit import FactorSampledConfig
-from training.models._sampled import SampledRecommender
 from training.models.base import ExportedModel, register
 
 
@@ -21,7 +21,7 @@ class BPRConfig(FactorSampledConfig):
 
 
 @register
-class BPR(SampledRecommender):
+class BPR(FoldInSampled):
     """score(u, i) = p_u . q_i + b_i, trained on (user, positive, sampled negative) triples."""
 
     name = "bpr"
@@ -38,4 +38,4 @@ class BPR(SampledRecommender):
     def export_model(self, model: Any) -> ExportedModel:
         tables = model.tables()
         del tables["user_bias"]  # cancels out of every pairwise difference
-        return ExportedModel("dot", tables)
+        return ExportedModel("dot", tables, {"objective": "bpr", **self.fold_in_params()})

@@ -81,4 +81,5 @@ class EASE(Recommender):
     def export(self) -> ExportedModel:
         arrays = {"item_weights": self.weights, "history_indptr": self.history_indptr,
                   "history_indices": self.history_indices}  # fmt: skip
-        return ExportedModel("item_item", arrays, {"l2": self.l2})
+        params = {"l2": self.l2, "rating_threshold": self.config.rating_threshold}
+        return ExportedModel("item_item", arrays, params)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from training.models._fold_in import FoldInSampled
 from training.models._implicit import FactorSampledConfig
-from training.models._sampled import SampledRecommender
 from training.models.base import ExportedModel, register
 
 
@@ -15,7 +15,7 @@ class IMFConfig(FactorSampledConfig):
 
 
 @register
-class ImplicitMF(SampledRecommender):
+class ImplicitMF(FoldInSampled):
     """P(interaction) = sigmoid(p_u . q_i + b_u + b_i); exported as logits ("dot")."""
 
     name = "imf"
@@ -29,4 +29,5 @@ class ImplicitMF(SampledRecommender):
         return FactorModel(n_users, n_items, cfg.factors, cfg.l2, seed=cfg.seed)
 
     def export_model(self, model: Any) -> ExportedModel:
-        return ExportedModel("dot", model.tables())
+        params = {"objective": "logistic", **self.fold_in_params()}
+        return ExportedModel("dot", model.tables(), params)

@@ -131,12 +131,18 @@ class MatrixFactorization(Recommender):
         return self._exported(self.model)
 
     def _exported(self, model: Any) -> ExportedModel:
-        """The "dot" arrays and parameters of a fitted FactorModel."""
+        """The "dot" arrays and parameters of a fitted FactorModel, with the loss's weights
+        that fold-in solves with (`members`: how many factorizations were averaged)."""
+        cfg = self.config
         params = {
             "global_bias": model.settings["global_bias"],
-            "output": self.config.output,
+            "output": cfg.output,
             "min_rating": self.rating_range[0],
             "max_rating": self.rating_range[1],
+            "objective": "ratings",
+            "l2": cfg.l2,
+            "bias_l2": cfg.bias_l2,
+            "members": model.settings["factors"] // cfg.factors,
         }
         return ExportedModel("dot", model.tables(), params)
 

@@ -9,8 +9,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
+from training.models._fold_in import FoldInSampled
 from training.models._implicit import SampledConfig
-from training.models._sampled import SampledRecommender
 from training.models.base import ExportedModel, FitHistory, register
 from training.vocab import EncodedInteractions
 
@@ -63,7 +63,7 @@ def _ncf_model(n_users: int, n_items: int, factors: int, layers: Layers, cfg: An
 
 
 @register
-class GMF(SampledRecommender):
+class GMF(FoldInSampled):
     """logit = h . (p_u * q_i) + b_i + b, exported as a dot product (p_u * h) . q_i + b_i + b."""
 
     name = "gmf"
@@ -81,11 +81,13 @@ class GMF(SampledRecommender):
             "item_bias": tables["item_bias"],
             "user_bias": tables["user_bias"],
         }
-        return ExportedModel("dot", arrays, {"global_bias": float(tables["out_b"][0])})
+        params = {"global_bias": float(tables["out_b"][0]), "objective": "logistic",
+                  **self.fold_in_params()}  # fmt: skip
+        return ExportedModel("dot", arrays, params)
 
 
 @register
-class MLP(SampledRecommender):
+class MLP(FoldInSampled):
     """logit = h . MLP([p_u, q_i]) + b ("ncf" kind)."""
 
     name = "mlp"
@@ -96,11 +98,11 @@ class MLP(SampledRecommender):
         return _ncf_model(n_users, n_items, 0, self.config.layers, self.config)
 
     def export_model(self, model: Any) -> ExportedModel:
-        return ExportedModel("ncf", model.tables())
+        return ExportedModel("ncf", model.tables(), self.fold_in_params())
 
 
 @register
-class NeuMF(SampledRecommender):
+class NeuMF(FoldInSampled):
     """GMF and MLP parts joined by one output unit ("ncf" kind)."""
 
     name = "neumf"
@@ -112,7 +114,7 @@ class NeuMF(SampledRecommender):
         return _ncf_model(n_users, n_items, cfg.factors, cfg.layers, cfg)
 
     def export_model(self, model: Any) -> ExportedModel:
-        return ExportedModel("ncf", model.tables())
+        return ExportedModel("ncf", model.tables(), self.fold_in_params())
 
     def fit(self, train: EncodedInteractions) -> FitHistory:
         """As every sampled model, after the pretraining that `pretrain` names; each stage

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from training.models._fold_in import FoldInSampled
 from training.models._implicit import SampledConfig
-from training.models._sampled import SampledRecommender
 from training.models.base import ExportedModel, FitHistory, register
 from training.vocab import EncodedInteractions
 
@@ -35,7 +35,7 @@ def genre_features(item_genres: Sequence[str]) -> np.ndarray:
 
 
 @register
-class TwoTower(SampledRecommender):
+class TwoTower(FoldInSampled):
     """Score = cos(user tower(u), item tower(i)); exported as unit vectors ("dot")."""
 
     name = "two-tower"
@@ -70,5 +70,5 @@ class TwoTower(SampledRecommender):
         return ops.relu(self.config.margin - positive + negative)
 
     def export_model(self, model: Any) -> ExportedModel:
-        # a new user is the mean of their items' tower outputs (fold-in at serving time)
-        return ExportedModel("dot", model.tables(), {"fold_in": "mean"})
+        params = {"objective": "margin", "margin": self.config.margin, **self.fold_in_params()}
+        return ExportedModel("dot", model.tables(), params)

@@ -86,16 +86,31 @@ class Scorer:
 def positive_items(
     items: np.ndarray, values: np.ndarray, is_rating: np.ndarray, threshold: float | None
 ) -> np.ndarray:
-    """The distinct items of a history that count as positives, sorted, as training counts
-    them (it dedupes pairs): every implicit event, and ratings >= `threshold` when one is set.
-    FoldInUnsupported when none is left."""
+    """The distinct items of a history (oldest first) that count as positives, in order of
+    their first occurrence, as training counts them (it keeps a pair's first row): every
+    implicit event, and ratings >= `threshold` when one is set. FoldInUnsupported when none
+    is left."""
     keep = np.ones(len(items), bool)
     if threshold is not None:
         keep = ~np.asarray(is_rating, bool) | (np.asarray(values) >= threshold)
-    positives = np.unique(np.asarray(items, np.int64)[keep])
-    if not len(positives):
+    kept = np.asarray(items, np.int64)[keep]
+    if not len(kept):
         raise FoldInUnsupported("the history holds no positive interaction to fold in")
-    return positives
+    _, first = np.unique(kept, return_index=True)
+    return kept[np.sort(first)]
+
+
+def recency_weights(count: int, params: Mapping[str, Any]) -> np.ndarray:
+    """Loss weights of `count` positives, oldest first, as the sampled models weighed them in
+    training: `recency_floor` + exp(-r / `recency`), r = how many positives are newer; all
+    ones without recency. Divided, as in training, by `recency_mean`: their mean over the
+    training positives."""
+    recency = float(params.get("recency") or 0.0)
+    if recency <= 0:
+        return np.ones(count)
+    newer = np.arange(count)[::-1]
+    raw = float(params.get("recency_floor", 0.0)) + np.exp(-newer / recency)
+    return raw / float(params.get("recency_mean", 1.0))
 
 
 def rating_history(

@@ -5,8 +5,8 @@ hyperparameters the bundle's params record (`objective` names the family's objec
 A user's part of a training loss is a sum over their rows: with per-row L2 (the Keras
 models penalise the batch's rows), the weight on the user's vector is l2 x their number of
 rows. Sampled negatives are taken in expectation, uniformly over the items outside the
-history, as the sampler draws them. Recency weights are not applied (the history's order is
-not part of the contract): every positive weighs the same.
+history, as the sampler draws them; each weighs what its positive weighs, and positives
+weigh by recency where training did (so histories come oldest first).
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.serving.scorers.base import ScorerError, positive_items, rating_history
+from app.serving.scorers.base import (
+    ScorerError,
+    positive_items,
+    rating_history,
+    recency_weights,
+)
 
 if TYPE_CHECKING:
     from app.serving.scorers.dot import DotScorer
@@ -25,7 +30,7 @@ Solution = tuple[np.ndarray, float]  # the user's vector and bias
 Objective = Callable[[np.ndarray, bool], tuple[float, np.ndarray, np.ndarray] | float]
 
 NEWTON_STEPS = 30
-TOLERANCE = 1e-6
+TOLERANCE = 1e-5
 MARGIN_STEPS = 100
 
 
@@ -93,19 +98,21 @@ def als(
 def logistic(
     scorer: DotScorer, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray
 ) -> Solution:
-    """Binary cross-entropy on the distinct history (label 1) and `negatives` sampled items
-    per positive (label 0, in expectation over the rest), per-row L2 `l2` on the user's
-    vector and bias (imf, gmf)."""
+    """Binary cross-entropy on the distinct history (label 1, recency-weighted) and
+    `negatives` sampled items per positive (label 0, weighing what their positive weighs, in
+    expectation over the other items), per-row L2 `l2` on the user's vector and bias (imf,
+    gmf)."""
     history = positive_items(items, values, is_rating, _threshold(scorer))
     l2, negatives = param(scorer, "l2"), param(scorer, "negatives")
     with_bias = _has_user_bias(scorer)
     design = scorer.cached(f"design{with_bias}", lambda: _design(scorer, with_bias))
-    offset = (scorer.item_bias + scorer.global_bias).astype(np.float64)
+    offset = scorer.cached("offset", lambda: (scorer.item_bias + scorer.global_bias).astype(float))
     n, n_items = len(history), len(design)
     labels = np.zeros(n_items)
     labels[history] = 1.0
-    weights = np.full(n_items, negatives * n / max(n_items - n, 1))
-    weights[history] = 1.0
+    positive = recency_weights(n, scorer.params)
+    weights = np.full(n_items, negatives * positive.sum() / max(n_items - n, 1))
+    weights[history] = positive
     ridge = 2.0 * l2 * n * (1.0 + negatives)
 
     def objective(theta: np.ndarray, derivatives: bool) -> tuple | float:
@@ -124,35 +131,31 @@ def logistic(
 def bpr(
     scorer: DotScorer, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray
 ) -> Solution:
-    """BPR: -log sigmoid(s_h - s_j) for each distinct history item h and `negatives` sampled
-    items j (in expectation over the rest), per-triple L2 `l2` on the user's vector."""
+    """BPR: -log sigmoid(s_h - s_j) for each distinct history item h (recency-weighted) and
+    `negatives` sampled items j (in expectation over the other items), per-triple L2 `l2` on
+    the user's vector. The big pairwise arrays are float32: fold-in runs per request."""
     history = positive_items(items, values, is_rating, _threshold(scorer))
     l2, negatives = param(scorer, "l2"), param(scorer, "negatives")
-    factors = _design(scorer, with_bias=False)
-    offset = scorer.item_bias.astype(np.float64)
+    factors = scorer.item_factors
     others = np.setdiff1d(np.arange(len(factors)), history)
     chosen, rest = factors[history], factors[others]
-    weight = negatives / max(len(others), 1)
+    bias_gap = scorer.item_bias[history][:, None] - scorer.item_bias[others][None, :]
+    pair_weight = recency_weights(len(history), scorer.params) * negatives / max(len(others), 1)
+    pair_weight = pair_weight.astype(np.float32)[:, None]
     ridge = 2.0 * l2 * len(history) * negatives
 
     def objective(theta: np.ndarray, derivatives: bool) -> tuple | float:
-        scores = factors @ theta + offset
-        gaps = scores[history][:, None] - scores[others][None, :]
-        value = weight * np.logaddexp(0.0, -gaps).sum() + ridge / 2 * theta @ theta
+        vector = theta.astype(np.float32)
+        gaps = (chosen @ vector)[:, None] - (rest @ vector)[None, :] + bias_gap
+        value = float((pair_weight * np.logaddexp(0.0, -gaps)).sum()) + ridge / 2 * theta @ theta
         if not derivatives:
             return value
-        chance = 1.0 / (1.0 + np.exp(-gaps))
-        miss = 1.0 - chance
-        grad = weight * (rest.T @ miss.sum(axis=0) - chosen.T @ miss.sum(axis=1)) + ridge * theta
-        curve = chance * miss
+        miss = pair_weight / (1.0 + np.exp(gaps))  # weight x (1 - sigmoid(gap))
+        grad = rest.T @ miss.sum(axis=0) - chosen.T @ miss.sum(axis=1) + ridge * theta
+        curve = miss * (1.0 - miss / pair_weight)  # weight x sigmoid' (gap)
         cross = chosen.T @ (curve @ rest)
-        hess = weight * (
-            (chosen.T * curve.sum(axis=1)) @ chosen
-            + (rest.T * curve.sum(axis=0)) @ rest
-            - cross
-            - cross.T
-        )
-        return value, grad, hess + ridge * np.eye(len(theta))
+        hess = (chosen.T * curve.sum(axis=1)) @ chosen + (rest.T * curve.sum(axis=0)) @ rest
+        return value, grad, hess - cross - cross.T + ridge * np.eye(len(theta))
 
     return newton(objective, factors.shape[1]), 0.0
 
@@ -199,27 +202,29 @@ def margin(
     scorer: DotScorer, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray
 ) -> Solution:
     """Two-tower: the unit user vector minimising the triplet loss
-    max(0, margin - cos(u, h) + cos(u, j)) over the history h and (in expectation) the other
-    items j, by projected subgradient steps from the history's mean direction. The user
-    tower's L2 is left out: it acts on an embedding the bundle does not hold."""
+    max(0, margin - cos(u, h) + cos(u, j)) over the history h (recency-weighted) and (in
+    expectation) the other items j, by projected subgradient steps from the history's mean
+    direction. The user tower's L2 is left out: it acts on an embedding the bundle does not
+    hold."""
     history = positive_items(items, values, is_rating, _threshold(scorer))
     gap = param(scorer, "margin")
-    factors = scorer.item_factors.astype(np.float64)
+    factors = scorer.item_factors
     others = np.setdiff1d(np.arange(len(factors)), history)
     chosen, rest = factors[history], factors[others]
-    vector = _unit(chosen.sum(axis=0))
+    weights = recency_weights(len(history), scorer.params).astype(np.float32)
+    vector = _unit(weights @ chosen)
     best, best_loss = vector, np.inf
     for step in range(MARGIN_STEPS):
         violation = gap - (chosen @ vector)[:, None] + (rest @ vector)[None, :]
-        active = violation > 0
-        loss = violation[active].sum()
+        active = (violation > 0) * weights[:, None]
+        loss = float((violation * active).sum())
         if loss < best_loss:
             best, best_loss = vector, loss
-        if not active.any():
+        if not loss:
             break
         grad = active.sum(axis=0) @ rest - active.sum(axis=1) @ chosen
         vector = _unit(vector - grad / (active.sum() * np.sqrt(step + 1.0)))
-    return best, 0.0
+    return best.astype(np.float64), 0.0
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

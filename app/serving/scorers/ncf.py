@@ -15,6 +15,7 @@ from app.serving.scorers.base import (
     Scorer,
     ScorerError,
     positive_items,
+    recency_weights,
     register_scorer,
 )
 
@@ -156,9 +157,9 @@ class NCFScorer(Scorer):
         return np.concatenate(parts, axis=1)
 
     def fold_in(self, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray) -> np.ndarray:
-        """The training loss (binary cross-entropy on the distinct history and, in
-        expectation, `negatives` sampled items per positive; per-row L2 `l2` on the user's
-        rows) minimised over the user's GMF vector, MLP embedding and bias with every item
+        """The training loss (binary cross-entropy on the distinct history, recency-weighted,
+        and in expectation `negatives` sampled items per positive; per-row L2 `l2` on the
+        user's rows) minimised over the user's GMF vector, MLP embedding and bias with every item
         and layer fixed, by Adam steps from the mean trained user. Exact in aim for GMF (a
         convex problem); for an MLP the loss is not convex, so an approximation."""
         for name in ("l2", "negatives"):
@@ -177,8 +178,9 @@ def _fit_user_side(scorer: NCFScorer, history: np.ndarray, l2: float, negatives:
     n_items, n = scorer.n_items, len(history)
     labels = np.zeros(n_items)
     labels[history] = 1.0
-    weights = np.full(n_items, negatives * n / max(n_items - n, 1))
-    weights[history] = 1.0
+    positive = recency_weights(n, scorer.params)
+    weights = np.full(n_items, negatives * positive.sum() / max(n_items - n, 1))
+    weights[history] = positive
     ridge = 2.0 * l2 * n * (1.0 + negatives)
     theta = scorer.cached("mean_user", lambda: _pack(scorer.user_side(slice(None))).mean(0))
     moment, power = np.zeros_like(theta), np.zeros_like(theta)

@@ -1,0 +1,47 @@
+"""What the sampled-negative families record for fold-in: their loss's hyperparameters and
+the constant their recency weights were divided by, so that serving can solve the same
+per-user objective (app.serving.scorers) without the training data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from training.models._implicit import RECENCY_FLOOR
+from training.models._sampled import SampledRecommender
+from training.splits import recency_rank
+from training.vocab import EncodedInteractions
+
+
+class FoldInSampled(SampledRecommender):
+    """A sampled-negative model whose export carries `fold_in_params()`."""
+
+    recency_mean = 1.0  # mean raw recency weight of the training positives (1: no recency)
+
+    def seeded_split(
+        self, train: EncodedInteractions
+    ) -> tuple[
+        EncodedInteractions, EncodedInteractions, EncodedInteractions | None, np.random.Generator
+    ]:
+        """As every sampled model's, noting the mean raw recency weight of the positives."""
+        data, fit_part, valid, rng = super().seeded_split(train)
+        recency = self.config.recency
+        if recency > 0 and len(data):
+            self.recency_mean = float(
+                np.mean(RECENCY_FLOOR + np.exp(-recency_rank(data) / recency))
+            )
+        return data, fit_part, valid, rng
+
+    def fold_in_params(self) -> dict[str, Any]:
+        """The training loss's weights that fold-in solves with (see recency_weights in
+        app.serving.scorers.base); the config's `l2` is every sampled family's L2 weight."""
+        cfg = self.config
+        return {
+            "l2": cfg.l2,  # type: ignore[attr-defined]
+            "negatives": cfg.negatives,
+            "rating_threshold": cfg.rating_threshold,
+            "recency": cfg.recency,
+            "recency_floor": RECENCY_FLOOR,
+            "recency_mean": self.recency_mean,
+        }
