@@ -188,19 +188,26 @@ def test_repeating_a_known_interaction_keeps_an_als_users_list(als_artifacts, tm
 
 
 def test_fold_in_for_every_model_family():
-    """Each scorer kind personalises a new user from a group-B history (or says it cannot)."""
-    import numpy as np
-
-    from app.serving.foldin import fold_in_scores
-    from app.serving.scorers import build_scorer
+    """Each dot-product objective personalises a new user from a group-B history; a rating
+    model folds in ratings only; popularity folds in to its own list."""
+    from app.serving.scorers import FoldInUnsupported, build_scorer
 
     rng = np.random.default_rng(0)
     items = np.r_[np.tile([1.0, 0.0], (5, 1)), np.tile([0.0, 1.0], (5, 1))].astype(np.float32)
-    users = rng.normal(size=(3, 2)).astype(np.float32)
-    history, ones, clicks = np.array([6, 7]), np.ones(2, np.float32), np.zeros(2, bool)
-    for params in ({"fold_in": "mean"}, {}, {"global_bias": 3.5, "max_rating": 5.0}):
-        scorer = build_scorer("dot", {"user_factors": users, "item_factors": items}, params)
-        scores = fold_in_scores(scorer, history, ones, clicks)
+    arrays = {"user_factors": rng.normal(size=(3, 2)).astype(np.float32), "item_factors": items}
+    history, fives = np.array([6, 7]), np.full(2, 5.0, np.float32)
+    rated, clicks = np.ones(2, bool), np.zeros(2, bool)
+    objectives = [
+        {"objective": "als", "reg": 1.0, "alpha": 3.0},
+        {"objective": "logistic", "l2": 0.01, "negatives": 4},
+        {"objective": "bpr", "l2": 0.01, "negatives": 4},
+        {"objective": "margin", "margin": 0.5},
+        {"objective": "ratings", "l2": 0.1, "bias_l2": 0.01, "global_bias": 3.5},
+    ]
+    for params in objectives:
+        scores = build_scorer("dot", arrays, params).fold_in(history, fives, rated)
         assert set(np.argsort(-scores)[:5]) == {5, 6, 7, 8, 9}, params
-    popularity = build_scorer("popularity", {"item_scores": np.ones(10, np.float32)}, {})
-    assert fold_in_scores(popularity, history, ones, clicks) is None
+    with pytest.raises(FoldInUnsupported, match="ratings only"):
+        build_scorer("dot", arrays, objectives[-1]).fold_in(history, fives, clicks)
+    popularity = build_scorer("popularity", {"item_scores": np.arange(10, dtype=np.float32)}, {})
+    assert popularity.fold_in(history, fives, clicks).tolist() == list(range(10))
