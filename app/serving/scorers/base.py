@@ -100,6 +100,35 @@ def positive_items(
     return kept[np.sort(first)]
 
 
+def fold_in_param(scorer: Scorer, name: str) -> float:
+    """A hyperparameter that the bundle must record for fold-in; FoldInUnsupported naming it
+    when it does not (a bundle exported before fold-in recorded it)."""
+    if name not in scorer.params:
+        raise FoldInUnsupported(f"this {scorer.kind} bundle records no {name!r} for fold-in")
+    return float(scorer.params[name])
+
+
+def threshold_param(scorer: Scorer) -> float | None:
+    """The rating threshold training used for positives, if any."""
+    value = scorer.params.get("rating_threshold")
+    return None if value is None else float(value)
+
+
+def pointwise_targets(scorer: Scorer, history: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(labels, weights, ridge) of one user's share of a pointwise sampled loss: label 1 on
+    the history (recency-weighted), label 0 on `negatives` sampled items per positive, taken
+    in expectation over the other items and weighing what their positive weighs; per-row L2
+    `l2` over the user's 1 + `negatives` rows per positive (the ridge on their parameters)."""
+    l2, negatives = fold_in_param(scorer, "l2"), fold_in_param(scorer, "negatives")
+    n, n_items = len(history), scorer.n_items
+    labels = np.zeros(n_items)
+    labels[history] = 1.0
+    positive = recency_weights(n, scorer.params)
+    weights = np.full(n_items, negatives * positive.sum() / max(n_items - n, 1))
+    weights[history] = positive
+    return labels, weights, 2.0 * l2 * n * (1.0 + negatives)
+
+
 def recency_weights(count: int, params: Mapping[str, Any]) -> np.ndarray:
     """Loss weights of `count` positives, oldest first, as the sampled models weighed them in
     training: `recency_floor` + exp(-r / `recency`), r = how many positives are newer; all

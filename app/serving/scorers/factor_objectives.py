@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.serving.scorers.base import (
-    ScorerError,
+    fold_in_param,
+    pointwise_targets,
     positive_items,
     rating_history,
     recency_weights,
+    threshold_param,
 )
 
 if TYPE_CHECKING:
@@ -32,18 +34,6 @@ Objective = Callable[[np.ndarray, bool], tuple[float, np.ndarray, np.ndarray] | 
 NEWTON_STEPS = 30
 TOLERANCE = 1e-5
 MARGIN_STEPS = 100
-
-
-def param(scorer: DotScorer, name: str) -> float:
-    """A hyperparameter the bundle must record for its fold-in, or ScorerError naming it."""
-    if name not in scorer.params:
-        raise ScorerError(f"{scorer.params.get('objective')} fold-in needs param {name!r}")
-    return float(scorer.params[name])
-
-
-def _threshold(scorer: DotScorer) -> float | None:
-    value = scorer.params.get("rating_threshold")
-    return None if value is None else float(value)
 
 
 def _design(scorer: DotScorer, with_bias: bool) -> np.ndarray:
@@ -86,8 +76,8 @@ def als(
     """Implicit ALS: every item is a target (1 on the distinct history, 0 elsewhere) with
     confidence 1 + alpha on the history, L2 `reg`: the exact solve of
     (Y'Y + reg I + alpha Y_h'Y_h) x = (1 + alpha) sum of the history rows of Y."""
-    history = positive_items(items, values, is_rating, _threshold(scorer))
-    reg, alpha = param(scorer, "reg"), param(scorer, "alpha")
+    history = positive_items(items, values, is_rating, threshold_param(scorer))
+    reg, alpha = fold_in_param(scorer, "reg"), fold_in_param(scorer, "alpha")
     factors = _design(scorer, with_bias=False)
     gram = scorer.cached("als_gram", lambda: factors.T @ factors + reg * np.eye(factors.shape[1]))
     rows = factors[history]
@@ -102,18 +92,11 @@ def logistic(
     `negatives` sampled items per positive (label 0, weighing what their positive weighs, in
     expectation over the other items), per-row L2 `l2` on the user's vector and bias (imf,
     gmf)."""
-    history = positive_items(items, values, is_rating, _threshold(scorer))
-    l2, negatives = param(scorer, "l2"), param(scorer, "negatives")
+    history = positive_items(items, values, is_rating, threshold_param(scorer))
     with_bias = _has_user_bias(scorer)
     design = scorer.cached(f"design{with_bias}", lambda: _design(scorer, with_bias))
     offset = scorer.cached("offset", lambda: (scorer.item_bias + scorer.global_bias).astype(float))
-    n, n_items = len(history), len(design)
-    labels = np.zeros(n_items)
-    labels[history] = 1.0
-    positive = recency_weights(n, scorer.params)
-    weights = np.full(n_items, negatives * positive.sum() / max(n_items - n, 1))
-    weights[history] = positive
-    ridge = 2.0 * l2 * n * (1.0 + negatives)
+    labels, weights, ridge = pointwise_targets(scorer, history)
 
     def objective(theta: np.ndarray, derivatives: bool) -> tuple | float:
         logits = design @ theta + offset
@@ -134,8 +117,8 @@ def bpr(
     """BPR: -log sigmoid(s_h - s_j) for each distinct history item h (recency-weighted) and
     `negatives` sampled items j (in expectation over the other items), per-triple L2 `l2` on
     the user's vector. The big pairwise arrays are float32: fold-in runs per request."""
-    history = positive_items(items, values, is_rating, _threshold(scorer))
-    l2, negatives = param(scorer, "l2"), param(scorer, "negatives")
+    history = positive_items(items, values, is_rating, threshold_param(scorer))
+    l2, negatives = fold_in_param(scorer, "l2"), fold_in_param(scorer, "negatives")
     factors = scorer.item_factors
     others = np.setdiff1d(np.arange(len(factors)), history)
     chosen, rest = factors[history], factors[others]
@@ -168,7 +151,7 @@ def ratings(
     `members` averaged factorizations penalises its concatenated vector `members` times as
     much. Gauss-Newton steps, exact in one for the identity output."""
     rated, targets = rating_history(items, values, is_rating)
-    l2, bias_l2 = param(scorer, "l2"), param(scorer, "bias_l2")
+    l2, bias_l2 = fold_in_param(scorer, "l2"), fold_in_param(scorer, "bias_l2")
     members = float(scorer.params.get("members", 1))
     design = _design(scorer, with_bias=True)[rated]
     offset = (scorer.item_bias[rated] + scorer.global_bias).astype(np.float64)
@@ -194,7 +177,7 @@ def baseline(
     shrunk by `reg_user`: sum(r - mu - b_i) / (reg_user + n)."""
     rated, targets = rating_history(items, values, is_rating)
     residual = targets - scorer.global_bias - scorer.item_bias[rated]
-    bias = float(residual.sum() / (param(scorer, "reg_user") + len(rated)))
+    bias = float(residual.sum() / (fold_in_param(scorer, "reg_user") + len(rated)))
     return np.zeros(scorer.item_factors.shape[1]), bias
 
 
@@ -206,8 +189,8 @@ def margin(
     expectation) the other items j, by projected subgradient steps from the history's mean
     direction. The user tower's L2 is left out: it acts on an embedding the bundle does not
     hold."""
-    history = positive_items(items, values, is_rating, _threshold(scorer))
-    gap = param(scorer, "margin")
+    history = positive_items(items, values, is_rating, threshold_param(scorer))
+    gap = fold_in_param(scorer, "margin")
     factors = scorer.item_factors
     others = np.setdiff1d(np.arange(len(factors)), history)
     chosen, rest = factors[history], factors[others]

@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from app.serving.scorers.base import Scorer, ScorerError, positive_items, register_scorer
+from app.serving.scorers.base import (
+    Scorer,
+    ScorerError,
+    positive_items,
+    register_scorer,
+    threshold_param,
+)
 
 
 @register_scorer
@@ -59,9 +65,8 @@ class ItemItemScorer(Scorer):
     def fold_in(self, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray) -> np.ndarray:
         """The trained model's own scoring of a binary history row: its distinct positives
         times the weights (EASE has no user parameters to fit)."""
-        threshold = self.params.get("rating_threshold")
         positives = positive_items(self._checked_items(items), values, is_rating,
-                                   None if threshold is None else float(threshold))  # fmt: skip
+                                   threshold_param(self))  # fmt: skip
         return self.score_history(positives)
 
     def item_embeddings(self) -> np.ndarray:

@@ -10,13 +10,13 @@ import numpy as np
 
 from app.serving.scorers.base import (
     ALL_ITEMS,
-    FoldInUnsupported,
     ItemSelection,
     Scorer,
     ScorerError,
+    pointwise_targets,
     positive_items,
-    recency_weights,
     register_scorer,
+    threshold_param,
 )
 
 FOLD_IN_STEPS = 300
@@ -162,26 +162,14 @@ class NCFScorer(Scorer):
         user's rows) minimised over the user's GMF vector, MLP embedding and bias with every item
         and layer fixed, by Adam steps from the mean trained user. Exact in aim for GMF (a
         convex problem); for an MLP the loss is not convex, so an approximation."""
-        for name in ("l2", "negatives"):
-            if name not in self.params:
-                raise FoldInUnsupported(f"this ncf bundle records no {name!r}; retrain it")
-        threshold = self.params.get("rating_threshold")
         history = positive_items(self._checked_items(items), values, is_rating,
-                                 None if threshold is None else float(threshold))  # fmt: skip
-        side = _fit_user_side(self, history, float(self.params["l2"]),
-                              float(self.params["negatives"]))  # fmt: skip
-        return self._score(side, ALL_ITEMS)[0]
+                                 threshold_param(self))  # fmt: skip
+        return self._score(_fit_user_side(self, history), ALL_ITEMS)[0]
 
 
-def _fit_user_side(scorer: NCFScorer, history: np.ndarray, l2: float, negatives: float) -> UserSide:
+def _fit_user_side(scorer: NCFScorer, history: np.ndarray) -> UserSide:
     """Adam steps on the user's packed [GMF vector, MLP embedding, bias] (see fold_in)."""
-    n_items, n = scorer.n_items, len(history)
-    labels = np.zeros(n_items)
-    labels[history] = 1.0
-    positive = recency_weights(n, scorer.params)
-    weights = np.full(n_items, negatives * positive.sum() / max(n_items - n, 1))
-    weights[history] = positive
-    ridge = 2.0 * l2 * n * (1.0 + negatives)
+    labels, weights, ridge = pointwise_targets(scorer, history)
     theta = scorer.cached("mean_user", lambda: _pack(scorer.user_side(slice(None))).mean(0))
     moment, power = np.zeros_like(theta), np.zeros_like(theta)
     for step in range(1, FOLD_IN_STEPS + 1):
