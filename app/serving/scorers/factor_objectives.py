@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.serving.scorers.base import (
+    ALL_ITEMS,
+    ItemSelection,
     fold_in_param,
     pointwise_targets,
     positive_items,
@@ -36,12 +38,19 @@ TOLERANCE = 1e-5
 MARGIN_STEPS = 100
 
 
-def _design(scorer: DotScorer, with_bias: bool) -> np.ndarray:
-    """Item factors (float64), with a column of ones for the user bias when there is one."""
-    factors = scorer.item_factors.astype(np.float64)
+def _design(scorer: DotScorer, with_bias: bool, items: ItemSelection = ALL_ITEMS) -> np.ndarray:
+    """Item factors of `items` (float64), with a column of ones for the user bias when there
+    is one."""
+    factors = scorer.item_factors[items].astype(np.float64)
     if not with_bias:
         return factors
     return np.hstack([factors, np.ones((len(factors), 1))])
+
+
+def _gram(factors: np.ndarray, reg: float) -> np.ndarray:
+    """Y'Y + reg I in float64, the part of every ALS user solve that no history changes."""
+    gram = factors.T.astype(np.float64) @ factors.astype(np.float64)
+    return gram + reg * np.eye(len(gram))
 
 
 def _has_user_bias(scorer: DotScorer) -> bool:
@@ -78,9 +87,8 @@ def als(
     (Y'Y + reg I + alpha Y_h'Y_h) x = (1 + alpha) sum of the history rows of Y."""
     history = positive_items(items, values, is_rating, threshold_param(scorer))
     reg, alpha = fold_in_param(scorer, "reg"), fold_in_param(scorer, "alpha")
-    factors = _design(scorer, with_bias=False)
-    gram = scorer.cached("als_gram", lambda: factors.T @ factors + reg * np.eye(factors.shape[1]))
-    rows = factors[history]
+    gram = scorer.cached("als_gram", lambda: _gram(scorer.item_factors, reg))
+    rows = scorer.item_factors[history].astype(np.float64)
     vector = np.linalg.solve(gram + alpha * rows.T @ rows, (1.0 + alpha) * rows.sum(axis=0))
     return vector, 0.0
 
@@ -153,7 +161,7 @@ def ratings(
     rated, targets = rating_history(items, values, is_rating)
     l2, bias_l2 = fold_in_param(scorer, "l2"), fold_in_param(scorer, "bias_l2")
     members = float(scorer.params.get("members", 1))
-    design = _design(scorer, with_bias=True)[rated]
+    design = _design(scorer, with_bias=True, items=rated)
     offset = (scorer.item_bias[rated] + scorer.global_bias).astype(np.float64)
     n, width = len(rated), design.shape[1]
     penalty = np.diag(np.r_[np.full(width - 1, l2 * members * n), bias_l2 * n])
