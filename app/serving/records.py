@@ -21,6 +21,7 @@ class History:
     ids: np.ndarray  # int64 store ids
     created_at: np.ndarray  # float64 unix seconds when stored
     from_api: np.ndarray  # bool: posted to the API (not imported)
+    timestamps: np.ndarray  # float64 unix seconds when the event happened (its own timestamp)
 
     def __len__(self) -> int:
         return len(self.item_codes)
@@ -31,7 +32,7 @@ class History:
 
     @classmethod
     def empty(cls) -> History:
-        types = (np.int32, np.float32, bool, np.int64, np.float64, bool)
+        types = (np.int32, np.float32, bool, np.int64, np.float64, bool, np.float64)
         codes, *columns = (np.empty(0, t) for t in types)
         return cls(codes, [], *columns)
 

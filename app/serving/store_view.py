@@ -57,6 +57,7 @@ class _Columns:
         "is_rating": np.bool_,
         "created_at": np.float64,
         "from_api": np.bool_,
+        "timestamp": np.float64,
     }
 
     def __init__(self) -> None:
@@ -176,6 +177,7 @@ class StoreView:
             ids=data["id"][rows],
             created_at=data["created_at"][rows],
             from_api=data["from_api"][rows],
+            timestamps=data["timestamp"][rows],
         )
 
     def _apply(self, rows: Sequence[InteractionRow], note_gaps: bool) -> None:
@@ -190,6 +192,7 @@ class StoreView:
             "is_rating": [row[4] == "rating" for row in fresh],
             "created_at": [row[5] for row in fresh],
             "from_api": [row[6] == "api" for row in fresh],
+            "timestamp": [row[7] for row in fresh],
         }
         with self._applying:
             first = self._columns.size

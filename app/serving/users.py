@@ -66,12 +66,15 @@ class UserScoring:
         """Every item's score for a user without a current model row, and the strategy:
         fold_in from their history; else their (older) trained row, `model`; else
         `popularity`, also when the model family cannot fold in."""
-        items = self.history_items(history)
+        # oldest first by the events' own time (ties: the earlier stored), the order in which
+        # training ranks a user's rows by recency
+        order = np.lexsort((history.ids, history.timestamps))
+        items = self.history_items(history)[order]
         known = items >= 0
         if known.any():
             try:
                 scores = self._bundle.scorer.fold_in(
-                    items[known], history.values[known], history.is_rating[known]
+                    items[known], history.values[order][known], history.is_rating[order][known]
                 )
                 return np.asarray(scores, np.float32), "fold_in"
             except FoldInUnsupported:

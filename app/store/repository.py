@@ -147,7 +147,8 @@ def store_stats(session: Session) -> dict[str, int]:
     }
 
 
-InteractionRow = tuple[int, str, str, float, str, float, str]
+# id, user, item, value, kind, created_at, source, timestamp (of the event)
+InteractionRow = tuple[int, str, str, float, str, float, str, float]
 """(id, user_id, item_id, value, kind, created_at, source) of one stored interaction."""
 
 
@@ -168,6 +169,7 @@ def interactions_since(
             Interaction.kind,
             Interaction.created_at,
             Interaction.source,
+            Interaction.timestamp,
         )
         .join(User, Interaction.user_id == User.id)
         .join(Item, Interaction.item_id == Item.id)

@@ -55,6 +55,7 @@ def _seen(item_id: str) -> History:
         np.array([1]),
         np.array([stored]),
         np.array([False]),
+        np.array([stored]),
     )
 
 

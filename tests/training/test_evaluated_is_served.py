@@ -111,7 +111,7 @@ def _served_lists(model, train: EncodedInteractions, folder) -> dict[str, list[s
         n = len(codes)
         ones, zeros = np.ones(n, np.float32), np.zeros(n)
         histories[user_id] = History(codes, names, ones, ones > 0, zeros.astype(np.int64), zeros,
-                                     zeros > 0)  # fmt: skip
+                                     zeros > 0, zeros)  # fmt: skip
     answers = service.recommend_many(list(histories), histories, RecommendOptions(k=10))
     assert {answer.strategy for answer in answers} == {"model"}
     return {answer.user_id: [item.item_id for item in answer.items] for answer in answers}
