@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,30 @@ POSTGRES_URL = os.environ.get("RECO_TEST_POSTGRES_URL")
 needs_ml100k = pytest.mark.skipif(
     not (ML100K / "u.data").is_file(), reason=f"MovieLens 100K not found at {ML100K}"
 )
+
+
+def options_for(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Those of `options` that model `name` has (tests share one option set across models)."""
+    from training.models.base import model_class
+
+    fields = model_class(name).config_class.model_fields
+    return {key: value for key, value in options.items() if key in fields}
+
+
+def popularity_artifacts(folder: Path) -> Path:
+    """An artifacts folder under `folder` with one popularity bundle (numpy only, fast)."""
+    from training.models.base import create_model
+    from training.pipeline import train_and_export
+
+    artifacts = folder / "artifacts"
+    train_and_export(
+        lambda: create_model("popularity"),
+        block_interactions(),
+        artifacts / "20260101T000000000000Z-popularity",
+        holdout=False,
+        report=False,
+    )
+    return artifacts
 
 
 @pytest.fixture

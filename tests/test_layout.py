@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import block_interactions
+from tests.conftest import popularity_artifacts
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_MODULE_LINES = 300
@@ -73,17 +73,7 @@ BLOCKED_SERVER = textwrap.dedent(
 
 
 def test_serving_runs_without_training_pandas_or_tensorflow(tmp_path: Path) -> None:
-    from training.models.base import create_model
-    from training.pipeline import train_and_export
-
-    artifacts = tmp_path / "artifacts"
-    train_and_export(
-        lambda: create_model("popularity"),
-        block_interactions(),
-        artifacts / "20260101T000000000000Z-popularity",
-        holdout=False,
-        report=False,
-    )
+    artifacts = popularity_artifacts(tmp_path)
     script = BLOCKED_SERVER.format(forbidden=set(SERVING_FORBIDDEN))
     url = f"sqlite:///{tmp_path / 'store.db'}"
     done = subprocess.run(

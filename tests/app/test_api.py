@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -161,27 +158,3 @@ def test_cors_closed_unless_configured(client, tmp_path):
     with TestClient(create_app(settings)) as open_client:
         headers = open_client.options("/health", headers=preflight).headers
         assert headers["access-control-allow-origin"] == "https://example.com"
-
-
-_NO_TF = """
-import sys
-from fastapi.testclient import TestClient
-from app.config import Settings
-from app.main import create_app
-settings = Settings(database_url=sys.argv[1], artifacts_dir=sys.argv[2])
-with TestClient(create_app(settings)) as client:
-    assert client.get("/recommend/0").status_code == 200
-    assert client.get("/similar/3").status_code == 200
-print("tensorflow" in sys.modules, "keras" in sys.modules)
-"""
-
-
-def test_serving_never_imports_tensorflow(mf_artifacts, tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    result = subprocess.run(
-        [sys.executable, "-c", _NO_TF, url, str(mf_artifacts)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.split() == ["False", "False"]

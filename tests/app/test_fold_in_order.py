@@ -17,8 +17,9 @@ from training.pipeline import train_and_export
 
 
 def test_fold_in_orders_the_history_by_event_time(tmp_path: Path) -> None:
+    # a steep recency, so that the order of the history matters
     params = {"epochs": 3, "factors": 8, "batch_size": 64, "validation_fraction": 0.0,
-              "recency": 1.0}  # fmt: skip  (steep recency: the order matters)
+              "recency": 1.0}  # fmt: skip
     path = train_and_export(lambda: create_model("imf", **params), block_interactions(),
                             tmp_path / "imf", holdout=False, report=False).bundle  # fmt: skip
     bundle = load_bundle(path, check_name=False)
@@ -38,4 +39,3 @@ def test_fold_in_orders_the_history_by_event_time(tmp_path: Path) -> None:
     assert strategy == "fold_in"
     np.testing.assert_allclose(scores, bundle.scorer.fold_in(oldest_first, ones, clicks))
     assert not np.allclose(scores, bundle.scorer.fold_in(items, ones, clicks))
-

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from app.serving.index import top_k
+from tests.conftest import options_for
 from training.interactions import Interactions
 from training.metrics import ranking_metrics
 from training.models.base import create_model
@@ -121,12 +122,10 @@ def _served_lists(model, train: EncodedInteractions, folder) -> dict[str, list[s
 def test_every_model_evaluates_exactly_the_lists_it_serves(name, tmp_path):
     """For every ranking model, RANK's top-10 of every user (ties included) equals what
     the server answers from the model's bundle."""
-    from training.models.base import model_class
     from training.protocols import ranked_lists
 
     train, _ = _tied()
-    fields = model_class(name).config_class.model_fields
-    model = create_model(name, **{k: v for k, v in QUICK.items() if k in fields})
+    model = create_model(name, **options_for(name, QUICK))
     model.fit(train)
     users = np.arange(train.n_users)
     evaluated, _ = ranked_lists(model, train, users, 10)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import options_for
 from training.interactions import Interactions
 from training.models.base import MODELS, Recommender, model_class
 from training.vocab import EncodedInteractions
@@ -38,7 +39,7 @@ def group_blocks() -> EncodedInteractions:
 
 def fitted(name: str, seed: int = 42) -> tuple[Recommender, EncodedInteractions]:
     cls = model_class(name)
-    params = {k: v for k, v in FAST.items() if k in cls.config_class.model_fields}
+    params = options_for(name, FAST)
     model = cls(cls.config_class(seed=seed, **params))
     data = group_blocks()
     model.fit(data)

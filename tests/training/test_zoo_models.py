@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from test_model_contract import FAST, group_blocks
 
+from tests.conftest import options_for
 from training.interactions import Interactions
 from training.models.als import ALSConfig, ImplicitALS, _Observed, _solve
 from training.models.base import create_model
@@ -19,10 +20,7 @@ from training.vocab import EncodedInteractions
 
 
 def _params(name: str, **extra: object) -> dict:
-    from training.models.base import model_class
-
-    fields = model_class(name).config_class.model_fields
-    return {k: v for k, v in FAST.items() if k in fields} | extra
+    return options_for(name, FAST) | extra
 
 
 def test_ease_weights_solve_ridge_with_zero_diagonal(rng: np.random.Generator) -> None:
