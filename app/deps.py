@@ -6,7 +6,8 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -43,10 +44,21 @@ async def _model(
     return service
 
 
+# the admin key as an OpenAPI security scheme: /docs gets an Authorize button and generated
+# clients a way to send it; auto_error=False leaves the 401/403 answers to _admin
+_admin_key = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="AdminKey",
+    description="The value of RECO_ADMIN_KEY; needed by the /admin routes only.",
+    auto_error=False,
+)
+
+
 async def _admin(
-    request: Request, x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None
+    request: Request, x_api_key: Annotated[str | None, Security(_admin_key)] = None
 ) -> None:
-    """Admin routes need RECO_ADMIN_KEY in X-API-Key (compared in constant time)."""
+    """Admin routes need RECO_ADMIN_KEY in X-API-Key (compared in constant time): 401
+    without the header, 403 with a wrong key or when no key is configured."""
     expected = request.app.state.settings.admin_key
     if not expected:
         raise Forbidden("admin routes are disabled: set RECO_ADMIN_KEY to enable them")

@@ -10,6 +10,8 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.request_body import RequestBody
+
 ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
 ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
 UserIdPath = Annotated[
@@ -62,7 +64,7 @@ class RecommendOut(BaseModel):
     items: list[ScoredItemOut]
 
 
-class RecommendBatchIn(BaseModel):
+class RecommendBatchIn(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"user_ids": ["196", "186"], "k": 10}]},
@@ -94,7 +96,7 @@ class SimilarOut(BaseModel):
     items: list[ScoredItemOut]
 
 
-class ScoreIn(BaseModel):
+class ScoreIn(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"user_id": "196", "item_ids": ["242", "302"]}]},
@@ -119,7 +121,7 @@ class ScoreOut(BaseModel):
     scores: list[ItemScoreOut]
 
 
-class InteractionIn(BaseModel):
+class InteractionIn(RequestBody):
     """One event: a rating, click, play or purchase."""
 
     model_config = ConfigDict(
@@ -168,7 +170,7 @@ class InteractionIn(BaseModel):
         }
 
 
-class InteractionBatchIn(BaseModel):
+class InteractionBatchIn(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -199,16 +201,22 @@ class HealthOut(BaseModel):
     status: str = "ok"
 
 
+class StoreCountsOut(BaseModel):
+    users: int
+    items: int
+    interactions: int
+
+
 class ReadyOut(BaseModel):
     ready: bool
     model: str | None
     version: str | None
     kind: str | None
     fallback: str | None = Field(None, description="what serves when no bundle is loaded")
-    store: dict[str, int]
+    store: StoreCountsOut
 
 
-class ItemIn(BaseModel):
+class ItemIn(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -5,14 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from app.deps import ModelDep, SessionDep
-from app.errors import NotFound
+from app.errors import NotFound, error_responses
 from app.schemas import ItemIdPath, ItemIn, ItemOut, UserIdPath, UserOut
 from app.store.repository import item_details, upsert_item, user_summary
 
 router = APIRouter(tags=["catalog"])
 
 
-@router.put("/items/{item_id}", response_model=ItemOut, summary="Create or update an item")
+@router.put(
+    "/items/{item_id}",
+    response_model=ItemOut,
+    summary="Create or update an item",
+    operation_id="putItem",
+    responses=error_responses(400, 413, 422),
+)
 def put_item(request: Request, item_id: ItemIdPath, body: ItemIn, session: SessionDep) -> dict:
     """Title, categories and metadata; `hidden: true` removes it from every list at once."""
     item = upsert_item(
@@ -27,7 +33,13 @@ def put_item(request: Request, item_id: ItemIdPath, body: ItemIn, session: Sessi
     return item
 
 
-@router.get("/items/{item_id}", response_model=ItemOut, summary="An item")
+@router.get(
+    "/items/{item_id}",
+    response_model=ItemOut,
+    summary="An item",
+    operation_id="getItem",
+    responses=error_responses(404, 422),
+)
 def get_item(item_id: ItemIdPath, session: SessionDep) -> dict:
     item = item_details(session, item_id)
     if item is None:
@@ -35,7 +47,13 @@ def get_item(item_id: ItemIdPath, session: SessionDep) -> dict:
     return item
 
 
-@router.get("/users/{user_id}", response_model=UserOut, summary="A user's history in summary")
+@router.get(
+    "/users/{user_id}",
+    response_model=UserOut,
+    summary="A user's history in summary",
+    operation_id="getUser",
+    responses=error_responses(404, 422),
+)
 def get_user(user_id: UserIdPath, session: SessionDep, model: ModelDep) -> dict:
     """Interaction count, time span, kinds, top categories, and whether the model knows them."""
     summary = user_summary(session, user_id)

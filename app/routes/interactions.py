@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.deps import SessionDep
-from app.errors import NotFound
+from app.errors import NotFound, error_responses
 from app.schemas import (
     InteractionBatchIn,
     InteractionIn,
@@ -21,7 +21,12 @@ router = APIRouter(tags=["interactions"])
 
 
 @router.post(
-    "/interactions", status_code=201, response_model=StoredOut, summary="Record interactions"
+    "/interactions",
+    status_code=201,
+    response_model=StoredOut,
+    summary="Record interactions",
+    operation_id="addInteractions",
+    responses=error_responses(400, 413, 422),
 )
 def post_interactions(
     request: Request, body: InteractionIn | InteractionBatchIn, session: SessionDep
@@ -39,6 +44,8 @@ def post_interactions(
     "/users/{user_id}/interactions",
     response_model=UserInteractionsOut,
     summary="A user's interactions, newest first",
+    operation_id="getUserInteractions",
+    responses=error_responses(404, 422),
 )
 def get_user_interactions(
     user_id: UserIdPath,

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 
 from app.deps import AdminDep, SettingsDep, StateDep
-from app.errors import ApiError
+from app.errors import ApiError, error_responses
 from app.schemas import ModelsOut, ReloadOut
 from app.serving.bundle import BundleError, list_bundles, newest_bundle_manifest
 from app.serving.state import ModelState
 
 router = APIRouter(tags=["models"])
+Version = Annotated[
+    str,
+    Path(
+        max_length=128,
+        description="a bundle version, as GET /models lists them",
+        examples=["20260101T000000000000Z-mf"],
+    ),
+]
 
 
 class BundleRefused(ApiError):
@@ -18,7 +28,12 @@ class BundleRefused(ApiError):
     code = "bundle_invalid"
 
 
-@router.get("/models", response_model=ModelsOut, summary="Bundles on disk and the active one")
+@router.get(
+    "/models",
+    response_model=ModelsOut,
+    summary="Bundles on disk and the active one",
+    operation_id="listModels",
+)
 def get_models(state: StateDep, settings: SettingsDep) -> dict:
     models = [
         {
@@ -57,6 +72,8 @@ def _swap(request: Request, state: ModelState, version: str) -> dict:
     response_model=ReloadOut,
     dependencies=[AdminDep],
     summary="Load the newest bundle and swap it in",
+    operation_id="reloadModel",
+    responses=error_responses(401, 403, 409),
 )
 def reload(request: Request, state: StateDep, settings: SettingsDep) -> dict:
     """Verifies the newest bundle completely before swapping; in-flight requests finish on
@@ -72,6 +89,8 @@ def reload(request: Request, state: StateDep, settings: SettingsDep) -> dict:
     response_model=ReloadOut,
     dependencies=[AdminDep],
     summary="Roll back or forward to a bundle",
+    operation_id="activateModel",
+    responses=error_responses(401, 403, 404, 409, 422),
 )
-def activate(request: Request, version: str, state: StateDep) -> dict:
+def activate(request: Request, version: Version, state: StateDep) -> dict:
     return _swap(request, state, version)

@@ -5,13 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, RootModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.deps import SessionDep, StateDep
+from app.errors import ServiceUnavailable, error_responses
 from app.schemas import HealthOut, ReadyOut
 from app.store.repository import store_stats
 
 router = APIRouter(tags=["operations"])
+
+
+class MetricSampleOut(BaseModel):
+    labels: dict[str, str]
+    value: float
+
+
+class MetricsOut(RootModel[dict[str, list[MetricSampleOut]]]):
+    """/metrics as JSON: every sample by metric name (Accept: application/json)."""
+
 
 _READY_EXAMPLE = {
     "ready": True,
@@ -20,9 +32,6 @@ _READY_EXAMPLE = {
     "kind": "dot",
     "fallback": None,
     "store": {"users": 943, "items": 1682, "interactions": 100000},
-}
-_UNAVAILABLE_EXAMPLE = {
-    "error": {"code": "unavailable", "message": "store unavailable: OperationalError"}
 }
 _METRICS_TEXT_EXAMPLE = (
     'reco_requests_total{method="GET",route="/recommend/{user_id}",status="200"} 42.0\n'
@@ -43,6 +52,7 @@ def _example(value: object) -> dict:
     "/health",
     response_model=HealthOut,
     summary="Liveness",
+    operation_id="health",
     responses={200: _example({"status": "ok"})},
 )
 async def health() -> dict:
@@ -53,24 +63,16 @@ async def health() -> dict:
     "/ready",
     response_model=ReadyOut,
     summary="Readiness: model and store",
-    responses={
-        200: _example(_READY_EXAMPLE),
-        503: {"description": "the store does not answer", **_example(_UNAVAILABLE_EXAMPLE)},
-    },
+    operation_id="ready",
+    responses={200: _example(_READY_EXAMPLE), **error_responses(503)},
 )
 def ready(state: StateDep, session: SessionDep) -> Response:
+    """200 while the store answers, with or without a model bundle (`fallback` says what
+    serves without one); 503 when the store does not answer."""
     try:
         stats = store_stats(session)
     except SQLAlchemyError as error:
-        return JSONResponse(
-            {
-                "error": {
-                    "code": "unavailable",
-                    "message": f"store unavailable: {type(error).__name__}",
-                }
-            },
-            status_code=503,
-        )
+        raise ServiceUnavailable(f"store unavailable: {type(error).__name__}") from None
     model = state.active
     body = {
         "ready": True,
@@ -86,13 +88,16 @@ def ready(state: StateDep, session: SessionDep) -> Response:
 @router.get(
     "/metrics",
     summary="Prometheus metrics (JSON with Accept: application/json)",
+    operation_id="metrics",
     response_class=Response,
     responses={
         200: {
+            "model": MetricsOut,  # the application/json variant
+            "description": "Prometheus text exposition, or the same samples as JSON",
             "content": {
-                "text/plain": {"example": _METRICS_TEXT_EXAMPLE},
+                "text/plain": {"schema": {"type": "string"}, "example": _METRICS_TEXT_EXAMPLE},
                 "application/json": {"example": _METRICS_JSON_EXAMPLE},
-            }
+            },
         }
     },
 )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import ModelDep
+from app.errors import error_responses
 from app.schemas import (
     ItemIdPath,
     K,
@@ -64,6 +65,8 @@ async def _compute(inline: bool, work: Callable[[], T]) -> T:
     response_model=RecommendOut,
     response_model_exclude_none=True,
     summary="Top-k items for a user",
+    operation_id="recommend",
+    responses=error_responses(404, 422),
 )
 async def recommend(
     request: Request,
@@ -140,6 +143,8 @@ def _render(result: Recommendation, explain: bool) -> dict:
     response_model=RecommendBatchOut,
     response_model_exclude_none=True,
     summary="Top-k items for many users in one request",
+    operation_id="recommendBatch",
+    responses=error_responses(400, 404, 413, 422),
 )
 async def recommend_batch(request: Request, body: RecommendBatchIn, model: ModelDep) -> Response:
     """The same as GET /recommend for up to 1,000 users; the model scores every user it
@@ -179,6 +184,8 @@ def _item(item: object, explain: bool) -> dict:
     response_model=SimilarOut,
     response_model_exclude_none=True,
     summary="Items similar to an item",
+    operation_id="similarItems",
+    responses=error_responses(404, 409, 422, 503),
 )
 async def similar(
     request: Request,
@@ -213,7 +220,13 @@ async def similar(
     return _json(orjson.dumps(answer))
 
 
-@router.post("/score", response_model=ScoreOut, summary="Score given items for a user")
+@router.post(
+    "/score",
+    response_model=ScoreOut,
+    summary="Score given items for a user",
+    operation_id="scoreItems",
+    responses=error_responses(400, 404, 413, 422, 503),
+)
 async def score(request: Request, body: ScoreIn, model: ModelDep) -> Response:
     """Model scores in the order asked; unknown items are a 404 naming them. A user's
     interactions that the model was not trained on are folded in, as /recommend does."""

@@ -1,0 +1,42 @@
+"""What the server sends matches what its OpenAPI document promises: the error model for
+every error, the methods a path allows, the typed /metrics and /ready bodies."""
+
+from app.errors import ErrorResponse
+from app.routes.ops import MetricsOut
+from app.schemas import ReadyOut
+
+
+def _error(response, status: int, code: str) -> ErrorResponse:
+    assert response.status_code == status, response.text
+    error = ErrorResponse.model_validate(response.json())
+    assert error.error.code == code and error.error.message
+    return error
+
+
+def test_method_not_allowed_names_every_method_of_the_path(client):
+    """PUT and GET share /items/{item_id}: the Allow header names both, not the first."""
+    response = client.request("OPTIONS", "/items/1")
+    _error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, PUT"
+    assert client.delete("/recommend").headers["allow"] == "POST"
+
+
+def test_body_that_is_not_json_text_is_a_400_error(client):
+    response = client.put(
+        "/items/1", content=b"\xff)", headers={"content-type": "application/json"}
+    )
+    _error(response, 400, "bad_request")
+
+
+def test_admin_key_header_is_read_through_the_security_scheme(client, monkeypatch):
+    monkeypatch.setattr(client.app.state.settings, "admin_key", "k3y")
+    _error(client.post("/admin/reload"), 401, "unauthorized")
+    _error(client.post("/admin/reload", headers={"X-API-Key": "nope"}), 403, "forbidden")
+    assert client.post("/admin/reload", headers={"X-API-Key": "k3y"}).status_code == 200
+
+
+def test_metrics_json_and_ready_match_their_models(client):
+    samples = client.get("/metrics", headers={"accept": "application/json"}).json()
+    assert "reco_model_info" in MetricsOut.model_validate(samples).root
+    ready = ReadyOut.model_validate(client.get("/ready").json())
+    assert ready.ready and ready.store.users > 0
