@@ -24,7 +24,7 @@ run: install
 	else \
 	  $(RECO) train --dataset store; \
 	fi
-	$(RECO) serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/reco-serve --host 127.0.0.1 --port 8000
 
 test: install
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""Serving throughput: `reco serve` (one uvicorn worker) on a bundle, loaded from another process.
+"""Serving throughput: `reco-serve` (one uvicorn worker) on a bundle, loaded from another process.
 
 Get a bundle (MovieLens 100K, matrix factorisation) and a store with its interactions:
 
@@ -72,8 +72,8 @@ def copy_store(url: str | None, folder: Path) -> str:
 
 @contextmanager
 def running_server(env: dict[str, str], port: int, logfile: Path) -> Iterator[subprocess.Popen]:
-    """`reco serve` on HOST:port until the block ends; waits until /ready names a model."""
-    command = [sys.executable, "-m", "training", "serve", "--host", HOST, "--port", str(port)]
+    """`reco-serve` on HOST:port until the block ends; waits until /ready names a model."""
+    command = [sys.executable, "-m", "app", "--host", HOST, "--port", str(port)]
     with logfile.open("w") as log_handle:
         server = subprocess.Popen(command, env=env, stdout=log_handle, stderr=subprocess.STDOUT)
         try:
