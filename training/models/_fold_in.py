@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from training.models._implicit import RECENCY_FLOOR
+from training.models._implicit import RECENCY_FLOOR, raw_recency_weights
 from training.models._sampled import SampledRecommender
-from training.splits import recency_rank
 from training.vocab import EncodedInteractions
 
 
@@ -26,11 +25,8 @@ class FoldInSampled(SampledRecommender):
     ]:
         """As every sampled model's, noting the mean raw recency weight of the positives."""
         data, fit_part, valid, rng = super().seeded_split(train)
-        recency = self.config.recency
-        if recency > 0 and len(data):
-            self.recency_mean = float(
-                np.mean(RECENCY_FLOOR + np.exp(-recency_rank(data) / recency))
-            )
+        if len(data):
+            self.recency_mean = float(raw_recency_weights(data, self.config.recency).mean())
         return data, fit_part, valid, rng
 
     def fold_in_params(self) -> dict[str, Any]:

@@ -123,13 +123,21 @@ class SampledConfig(ImplicitConfig):
     recency: float = Field(50, ge=0, le=1e6, description=RECENCY_HELP)
 
 
+def raw_recency_weights(data: EncodedInteractions, recency: float) -> np.ndarray:
+    """RECENCY_FLOOR + exp(-r / recency) per row, r = how many of the user's rows are newer;
+    all ones when recency is 0."""
+    if recency <= 0 or len(data) == 0:
+        return np.ones(len(data))
+    return RECENCY_FLOOR + np.exp(-recency_rank(data) / recency)
+
+
 def recency_weights(data: EncodedInteractions, recency: float) -> np.ndarray:
     """Per-row loss weights (float32, mean 1) that favour each user's latest interactions:
     what a user did lately says most about what they want next. All ones when recency is 0."""
-    if recency <= 0 or len(data) == 0:
-        return np.ones(len(data), np.float32)
-    weights = RECENCY_FLOOR + np.exp(-recency_rank(data) / recency)
-    return (weights / weights.mean()).astype(np.float32)
+    weights = raw_recency_weights(data, recency)
+    if len(weights):
+        weights = weights / weights.mean()
+    return weights.astype(np.float32)
 
 
 def shuffled(rng: np.random.Generator, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
