@@ -1,14 +1,34 @@
-"""The base of every request body model: extra fields refused, and a field with a default
-documented as optional in a way that generated clients also read as optional."""
+"""The base of every request body model: it takes what its JSON schema says (extra fields
+refused, no coercion between JSON types), and a field with a default is documented as
+optional in a way that generated clients also read as optional."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
+
+_JSON_SCALARS = {"int", "float", "bool"}
+
+
+def _strict_scalars(node: object, model: type) -> None:
+    """Mark every int, float and bool schema of `model`'s schema `node` strict (a float
+    still takes an integer: both are JSON numbers). Other models nested in it are left
+    alone: a request body made its own scalars strict, and any other model's schema is
+    shared with the places it is used on its own."""
+    if isinstance(node, dict):
+        if node.get("type") == "model" and node.get("cls") is not model:
+            return
+        if node.get("type") in _JSON_SCALARS:
+            node["strict"] = True
+        for value in node.values():
+            _strict_scalars(value, model)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _strict_scalars(value, model)
 
 
 class RequestBody(BaseModel):
@@ -19,6 +39,18 @@ class RequestBody(BaseModel):
     stays out of `required`; the server fills the default in as before."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        """Numbers and booleans validate strictly: pydantic's lax mode takes `false` for a
+        number, `0` for a boolean and `"10"` for an integer, which the schema forbids (a
+        client sending them has a bug worth a 422). Whole-model strict mode would also refuse
+        ISO-8601 text for a datetime, so only these scalar types are made strict."""
+        schema = handler(source)
+        _strict_scalars(schema, source)
+        return schema
 
     @classmethod
     def __get_pydantic_json_schema__(
