@@ -40,3 +40,11 @@ def test_metrics_json_and_ready_match_their_models(client):
     assert "reco_model_info" in MetricsOut.model_validate(samples).root
     ready = ReadyOut.model_validate(client.get("/ready").json())
     assert ready.ready and ready.store.users > 0
+
+
+def test_activate_refuses_an_overlong_version_as_documented(client, monkeypatch):
+    """activateModel documents 422: a version longer than any bundle name can be."""
+    monkeypatch.setattr(client.app.state.settings, "admin_key", "k3y")
+    key = {"X-API-Key": "k3y"}
+    _error(client.post(f"/admin/models/{'v' * 129}/activate", headers=key), 422, "validation_error")
+    _error(client.post(f"/admin/models/{'v' * 128}/activate", headers=key), 404, "not_found")
