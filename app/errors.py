@@ -49,6 +49,8 @@ class ServiceUnavailable(ApiError):
 
 
 class ErrorDetail(BaseModel):
+    """What went wrong: a code for programs, a message for people."""
+
     code: str = Field(
         description="stable machine code: bad_request, unauthorized, forbidden, not_found, "
         "bundle_invalid, not_supported, payload_too_large, validation_error, unavailable, ..."
@@ -63,6 +65,7 @@ class ErrorResponse(BaseModel):
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    """The JSON of an `ErrorResponse`, for the handlers and middleware that send one."""
     return ErrorResponse(error=ErrorDetail(code=code, message=message)).model_dump()
 
 
