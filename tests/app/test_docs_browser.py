@@ -11,17 +11,15 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from app.store.session import create_store_engine, init_schema
+from tests.api_server import ADMIN_KEY, block_store_env
 from tests.chromium import CHROMIUM, Page, chromium, is_blank
-from tests.conftest import block_interactions, popularity_artifacts
+from tests.conftest import popularity_artifacts
 from tests.serve import Server, running_server
-from training.importer import import_interactions
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="chromium is not installed (apt-get install -y chromium chromium-driver; CI does)",
 )
-ADMIN_KEY = "docs-test-key"
 METHODS = {"get", "put", "post", "delete", "patch"}
 
 
@@ -29,16 +27,7 @@ METHODS = {"get", "put", "post", "delete", "patch"}
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A uvicorn over a popularity bundle and the block fixture's store, admin key set."""
     root = tmp_path_factory.mktemp("docs")
-    engine = create_store_engine(f"sqlite:///{root / 'store.db'}")
-    init_schema(engine)
-    import_interactions(engine, block_interactions(), progress=False)
-    engine.dispose()
-    env = {
-        "RECO_DATABASE_URL": f"sqlite:///{root / 'store.db'}",
-        "RECO_ARTIFACTS_DIR": str(popularity_artifacts(root)),
-        "RECO_ADMIN_KEY": ADMIN_KEY,
-    }
-    with running_server(env) as running:
+    with running_server(block_store_env(root, popularity_artifacts(root))) as running:
         yield running
 
 
