@@ -9,21 +9,31 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, core_schema
 
-_JSON_SCALARS = {"int", "float", "bool"}
+
+def _whole_float_to_int(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _strict_scalars(node: object, model: type) -> None:
-    """Mark every int, float and bool schema of `model`'s schema `node` strict (a float
-    still takes an integer: both are JSON numbers). Other models nested in it are left
-    alone: a request body made its own scalars strict, and any other model's schema is
-    shared with the places it is used on its own."""
+    """Make every int, float and bool schema of `model`'s schema `node` strict, as JSON
+    Schema types are: a float takes an integer (both are JSON numbers) and an integer a
+    whole float (`117.0` is a JSON Schema integer), but a boolean is not a number, a number
+    not a boolean, and text neither. Other models nested in it are left alone: a request
+    body made its own scalars strict, and any other model's schema is shared with the
+    places it is used on its own."""
     if isinstance(node, dict):
-        if node.get("type") == "model" and node.get("cls") is not model:
+        kind = node.get("type")
+        if kind == "model" and node.get("cls") is not model:
             return
-        if node.get("type") in _JSON_SCALARS:
+        if kind in ("float", "bool"):
             node["strict"] = True
+        if kind == "int":  # in place: the parent holds this very dict
+            inner = {**node, "strict": True}
+            node.clear()
+            node.update(core_schema.no_info_before_validator_function(_whole_float_to_int, inner))
+            return
         for value in node.values():
             _strict_scalars(value, model)
     elif isinstance(node, list | tuple):

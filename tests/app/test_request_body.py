@@ -24,6 +24,7 @@ class _Body(RequestBody):
         {"share": "1.5"},
         {"count": "10"},
         {"count": False},
+        {"count": 2.5},
         {"flag": 0},
         {"flag": "yes"},
         {"when": False},
@@ -42,6 +43,7 @@ def test_request_body_takes_every_value_of_its_json_type():
     assert body.tags == {"a": 1, "b": True, "c": "x", "d": 1.5}
     assert _Body.model_validate({"when": "2024-05-01T10:00:00Z"}).when.year == 2024
     assert _Body.model_validate({"when": 1714557600}).when == 1714557600.0
+    assert _Body.model_validate({"count": 117.0}).count == 117  # a JSON Schema integer
 
 
 def test_request_body_schema_describes_defaults_and_requires_nothing_defaulted():
