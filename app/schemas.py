@@ -7,19 +7,14 @@ import time
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.ids import ExternalId as ExternalId
+from app.ids import ItemIdPath as ItemIdPath
+from app.ids import UserIdPath as UserIdPath
 from app.request_body import RequestBody
 
-ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
-ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
-UserIdPath = Annotated[
-    str, Path(min_length=1, max_length=128, pattern=ID_PATTERN, examples=["196"])
-]
-ItemIdPath = Annotated[
-    str, Path(min_length=1, max_length=128, pattern=ID_PATTERN, examples=["242"])
-]
 K = Annotated[int, Query(ge=1, le=1000, description="how many items (1-1000)")]
 MIN_TIMESTAMP, MAX_TIMESTAMP = 0.0, 4_102_444_800.0  # 1970-01-01 .. 2100-01-01
 

@@ -9,9 +9,10 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 from tqdm import tqdm
 
+from app.ids import ID_RULE, is_valid_id
 from app.store.repository import CHUNK, ensure_ids, insert_ignoring_duplicates
 from app.store.tables import Interaction, Item, User
-from training.interactions import Interactions
+from training.interactions import DatasetError, Interactions
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,12 @@ def import_interactions(
     """Insert users, items (with titles/genres) and interactions; all or nothing.
 
     Rows already imported (same user, item, kind and timestamp) are skipped, so importing the
-    same data twice leaves the store as after the first time.
+    same data twice leaves the store as after the first time. Data with an id that the API
+    could not address (app/ids.py) is refused before anything is written.
     """
     frame = data.frame
+    _check_ids(data.name, "user", frame["user"].unique().tolist())
+    _check_ids(data.name, "item", frame["item"].unique().tolist())
     meta = {
         row.item: {"title": row.title, "genres": row.genres}
         for row in data.items.itertuples(index=False)
@@ -73,3 +77,14 @@ def import_interactions(
     report = ImportReport(len(frame), after - before, len(users), len(items))
     log.info("imported %s: %d rows, %d new", data.name, report.rows, report.new_interactions)
     return report
+
+
+def _check_ids(name: str, what: str, ids: list[str]) -> None:
+    """Refuse ids that break the API's id rule: stored, they could never be asked for
+    (`/users/a%2Fb` routes to `/users/a/b`), nor corrected through the API."""
+    bad = [external for external in ids if not is_valid_id(external)]
+    if bad:
+        shown = ", ".join(repr(external) for external in bad[:3])
+        raise DatasetError(
+            name, f"{len(bad):,} {what} id(s) break the rule that {ID_RULE}: {shown}"
+        )
