@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.limits import DEFAULT_MAX_BODY_BYTES
+
 
 class Settings(BaseSettings):
     """Everything the service can be configured with; validated at start-up."""
@@ -23,7 +25,12 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     log_level: str = "info"
     admin_key: str | None = Field(None, description="X-API-Key for /admin routes; unset = off")
-    max_body_bytes: int = Field(1_048_576, ge=1024, description="request bodies above -> 413")
+    max_body_bytes: int = Field(
+        DEFAULT_MAX_BODY_BYTES,
+        ge=1024,
+        description="request bodies above -> 413; the default fits the largest batch of "
+        "interactions the schema accepts, pretty-printed (app/limits.py)",
+    )
     ann_threshold: int = Field(
         200_000, ge=0, description="catalogs with at least this many items use the ANN index"
     )

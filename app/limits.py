@@ -1,4 +1,5 @@
-"""Request body cap: anything larger than the configured size gets a 413 JSON error."""
+"""Size limits that agree with each other: the batch size, the longest field of each kind,
+and the request body cap derived from them (413 above it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,39 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
+from app.store.tables import ID_LENGTH
+
+MAX_BATCH_INTERACTIONS = 10_000
+KIND_LENGTH = 32
+VALUE_BOUND = 1e6
+# RFC 3339 with nanoseconds and a numeric offset, the longest that Go, Java or Python write
+TIMESTAMP_TEXT_LENGTH = len("2099-12-31T23:59:59.999999999+14:00")
+
+
+def widest_interaction() -> dict[str, object]:
+    """The interaction whose JSON is the longest the schema accepts: ids of characters outside
+    the BMP (12 bytes each as json.dumps escapes them), the longest kind and ISO timestamp, and
+    a value whose repr is the longest a float has (24 characters)."""
+    return {
+        "user_id": "\U0001f600" * ID_LENGTH,
+        "item_id": "\U0001f600" * ID_LENGTH,
+        "value": -2.2250738585072014e-308,
+        "kind": "k" * KIND_LENGTH,
+        "timestamp": "2099-12-31T23:59:59.999999999+14:00",
+    }
+
+
+def batch_body_bytes(count: int) -> int:
+    """Bytes of a POST /interactions batch of `count` widest interactions as
+    `json.dumps(body, indent=2)` writes it (compact or UTF-8 JSON is smaller)."""
+    row = widest_interaction()
+    one = len(json.dumps({"interactions": [row]}, indent=2))
+    two = len(json.dumps({"interactions": [row, row]}, indent=2))
+    return one + (count - 1) * (two - one)
+
+
+# Every batch the schema accepts fits, pretty-printed: the cap never refuses a valid batch.
+DEFAULT_MAX_BODY_BYTES = batch_body_bytes(MAX_BATCH_INTERACTIONS)
 
 
 class BodyTooLarge(Exception):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import math
-import time
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.ids import ExternalId as ExternalId
 from app.ids import ItemIdPath as ItemIdPath
@@ -16,7 +13,6 @@ from app.ids import UserIdPath as UserIdPath
 from app.request_body import RequestBody
 
 K = Annotated[int, Query(ge=1, le=1000, description="how many items (1-1000)")]
-MIN_TIMESTAMP, MAX_TIMESTAMP = 0.0, 4_102_444_800.0  # 1970-01-01 .. 2100-01-01
 
 
 class BecauseOut(BaseModel):
@@ -114,65 +110,6 @@ class ScoreOut(BaseModel):
         description="model, fold_in (the user's newer interactions folded in) or popularity"
     )
     scores: list[ItemScoreOut]
-
-
-class InteractionIn(RequestBody):
-    """One event: a rating, click, play or purchase."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"user_id": "196", "item_id": "242", "value": 4.0, "kind": "rating"}]
-        },
-    )
-    user_id: ExternalId
-    item_id: ExternalId
-    value: float = Field(1.0, ge=-1e6, le=1e6)
-    kind: str = Field(
-        "interaction",
-        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
-        description="rating (value is the rating), or any event kind: click, play, purchase...",
-    )
-    timestamp: float | datetime | None = Field(
-        None, description="unix seconds or ISO-8601; default: now"
-    )
-
-    @field_validator("value")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("value must be a finite number")
-        return value
-
-    @field_validator("timestamp")
-    @classmethod
-    def _in_range(cls, value: float | datetime | None) -> float | datetime | None:
-        seconds = value.timestamp() if isinstance(value, datetime) else value
-        if seconds is not None and not MIN_TIMESTAMP <= seconds <= MAX_TIMESTAMP:
-            raise ValueError("timestamp must be between 1970 and 2100")
-        return value
-
-    def row(self) -> dict[str, object]:
-        """The store row, with the timestamp as unix seconds (now when absent)."""
-        stamp = self.timestamp
-        seconds = stamp.timestamp() if isinstance(stamp, datetime) else stamp
-        return {
-            "user_id": self.user_id,
-            "item_id": self.item_id,
-            "value": self.value,
-            "kind": self.kind,
-            "timestamp": time.time() if seconds is None else seconds,
-        }
-
-
-class InteractionBatchIn(RequestBody):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"interactions": [{"user_id": "196", "item_id": "242", "value": 4}]}]
-        },
-    )
-    interactions: list[InteractionIn] = Field(min_length=1, max_length=10_000)
 
 
 class StoredOut(BaseModel):

@@ -8,13 +8,8 @@ from fastapi import APIRouter, Query, Request
 
 from app.deps import SessionDep
 from app.errors import NotFound, error_responses
-from app.schemas import (
-    InteractionBatchIn,
-    InteractionIn,
-    StoredOut,
-    UserIdPath,
-    UserInteractionsOut,
-)
+from app.interaction_schemas import InteractionBatchIn, InteractionsBody
+from app.schemas import StoredOut, UserIdPath, UserInteractionsOut
 from app.store.repository import add_interactions, user_exists, user_interactions
 
 router = APIRouter(tags=["interactions"])
@@ -28,12 +23,10 @@ router = APIRouter(tags=["interactions"])
     operation_id="addInteractions",
     responses=error_responses(400, 413, 422),
 )
-def post_interactions(
-    request: Request, body: InteractionIn | InteractionBatchIn, session: SessionDep
-) -> dict:
-    """Store one event or a batch (up to 10,000); answers 201 only after the commit, when
-    recommendations from every worker already take the events into account.
-    Unknown users and items are created on the fly."""
+def post_interactions(request: Request, body: InteractionsBody, session: SessionDep) -> dict:
+    """Store one event, or a batch (`{"interactions": [...]}`, up to 10,000); answers 201 only
+    after the commit, when recommendations from every worker already take the events into
+    account. Unknown users and items are created on the fly."""
     events = body.interactions if isinstance(body, InteractionBatchIn) else [body]
     stored = add_interactions(session, [event.row() for event in events])
     request.app.state.view.changed()

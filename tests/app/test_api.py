@@ -1,6 +1,7 @@
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.limits import DEFAULT_MAX_BODY_BYTES
 from app.main import create_app
 from tests.app.conftest import make_client
 
@@ -89,7 +90,9 @@ def test_bad_bodies_get_json_errors(client):
 
 def test_oversized_body_gets_413(client):
     response = client.post(
-        "/interactions", content=b"x" * 2_000_000, headers={"content-type": "application/json"}
+        "/interactions",
+        content=b"x" * (DEFAULT_MAX_BODY_BYTES + 1),
+        headers={"content-type": "application/json"},
     )
     _assert_error(response, 413, "payload_too_large")
 

@@ -1,0 +1,125 @@
+"""Limits that agree: the largest valid batch fits under the body cap pretty-printed, one more
+row is one 422 naming the limit, and a body is read as one shape and its errors name it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_BATCH_INTERACTIONS,
+    batch_body_bytes,
+    widest_interaction,
+)
+
+FULL_ROW = {
+    "user_id": "user-000000000042",
+    "item_id": "item-000000000042",
+    "value": 4.5,
+    "kind": "rating",
+    "timestamp": "2024-05-01T10:00:00.123456+00:00",
+}
+
+
+def _post_json(client: TestClient, path: str, body: object, **dumps: object):
+    """POST `body` written by json.dumps with `dumps` options, as a client library would."""
+    content = json.dumps(body, **dumps).encode()
+    return client.post(path, content=content, headers={"content-type": "application/json"})
+
+
+def _message(response) -> str:
+    assert response.status_code == 422, response.text[:500]
+    assert response.json()["error"]["code"] == "validation_error"
+    return response.json()["error"]["message"]
+
+
+def test_limits_default_body_cap_is_the_widest_full_batch_pretty_printed() -> None:
+    assert Settings().max_body_bytes == DEFAULT_MAX_BODY_BYTES
+    assert batch_body_bytes(MAX_BATCH_INTERACTIONS) == DEFAULT_MAX_BODY_BYTES
+    widest = {"interactions": [widest_interaction()] * 3}
+    assert len(json.dumps(widest, indent=2)) == batch_body_bytes(3)
+    ordinary = {"interactions": [FULL_ROW] * MAX_BATCH_INTERACTIONS}
+    assert len(json.dumps(ordinary, indent=4)) < DEFAULT_MAX_BODY_BYTES
+
+
+def test_limits_widest_batch_pretty_printed_is_accepted(client: TestClient) -> None:
+    body = {"interactions": [widest_interaction()] * MAX_BATCH_INTERACTIONS}
+    response = _post_json(client, "/interactions", body, indent=2)
+    assert response.status_code == 201, response.text[:500]
+    assert response.json() == {"stored": MAX_BATCH_INTERACTIONS}
+
+
+def test_limits_full_batch_pretty_printed_is_accepted(client: TestClient) -> None:
+    rows = [{**FULL_ROW, "user_id": f"user-{i:012d}"} for i in range(MAX_BATCH_INTERACTIONS)]
+    response = _post_json(client, "/interactions", {"interactions": rows}, indent=2)
+    assert response.status_code == 201, response.text[:500]
+    assert response.json() == {"stored": MAX_BATCH_INTERACTIONS}
+
+
+@pytest.mark.parametrize(
+    ("field", "longer"),
+    [
+        ("user_id", "x" * 129),
+        ("item_id", "\U0001f600" * 129),
+        ("kind", "k" * 33),
+        ("timestamp", "2099-12-31T23:59:59.9999999999+14:00"),
+        ("value", -1e6 - 1),
+    ],
+)
+def test_limits_widest_row_is_the_widest_the_schema_accepts(
+    client: TestClient, field: str, longer: object
+) -> None:
+    """A field wider than widest_interaction() assumes is refused, so the derived cap holds."""
+    assert client.post("/interactions", json=widest_interaction()).status_code == 201
+    message = _message(client.post("/interactions", json={**widest_interaction(), field: longer}))
+    assert message.startswith(f"interaction.{field}")
+
+
+def test_limits_batch_over_the_limit_is_one_error_naming_it(client: TestClient) -> None:
+    rows = [{**FULL_ROW, "user_id": "x/y"}] * (MAX_BATCH_INTERACTIONS + 1)  # bad rows as well
+    response = _post_json(client, "/interactions", {"interactions": rows}, indent=2)
+    assert _message(response) == (
+        "batch.interactions: Value error, a batch holds at most 10,000 interactions "
+        "(got 10,001); split it"
+    )
+
+
+def test_limits_over_the_cap_is_413(client: TestClient) -> None:
+    response = client.post(
+        "/interactions",
+        content=b" " * (DEFAULT_MAX_BODY_BYTES + 1),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"interactions": [{"item_id": "1"}]}, "batch.interactions.0.user_id: Field required"),
+        ({"interactions": []}, "batch.interactions: List should have at least 1 item"),
+        ({"interactions": [FULL_ROW], "user_id": "1"}, "batch.user_id: Extra inputs are not"),
+        ({"item_id": "1"}, "interaction.user_id: Field required"),
+        ({"user_id": "1", "item_id": "1", "kind": "Bad"}, "interaction.kind: String should"),
+        ([{"user_id": "1", "item_id": "1"}], "interaction: Input should be a valid dictionary"),
+    ],
+)
+def test_limits_body_is_read_as_one_shape_and_its_errors_name_it(
+    client: TestClient, body: object, message: str
+) -> None:
+    got = _message(client.post("/interactions", json=body))
+    assert got.startswith(message), got
+    shape = message.split(".")[0].split(":")[0]
+    assert all(part.startswith(shape) for part in got.split("; ")), got
+    assert "InteractionIn" not in got and "InteractionBatchIn" not in got
+
+
+def test_limits_timestamp_text_is_bounded(client: TestClient) -> None:
+    long = "2024-05-01T10:00:00." + "1" * 40 + "Z"
+    message = _message(client.post("/interactions", json={**FULL_ROW, "timestamp": long}))
+    assert "at most 35 characters (got 61)" in message
