@@ -17,6 +17,7 @@ from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.limits import BodyLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
+from app.openapi import install_openapi
 from app.routes import catalog, interactions, models, ops, recommendations
 from app.serving.fallback import StoreFallback
 from app.serving.response_cache import ResponseCache
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (recommendations, interactions, catalog, models, ops):
         app.include_router(module.router)
     install_docs(app)
+    install_openapi(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
