@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.limits import DEFAULT_MAX_BODY_BYTES
+from app.limits import DEFAULT_MAX_BATCH_ITEMS, DEFAULT_MAX_BODY_BYTES
 
 
 class Settings(BaseSettings):
@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="request bodies above -> 413; the default fits the largest batch of "
         "interactions the schema accepts, pretty-printed (app/limits.py)",
+    )
+    max_batch_items: int = Field(
+        DEFAULT_MAX_BATCH_ITEMS,
+        ge=1,
+        description="POST /recommend: at most users x k items in one answer (422 above)",
     )
     ann_threshold: int = Field(
         200_000, ge=0, description="catalogs with at least this many items use the ANN index"

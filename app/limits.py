@@ -1,5 +1,6 @@
 """Size limits that agree with each other: the batch size, the longest field of each kind,
-and the request body cap derived from them (413 above it)."""
+the request body cap derived from them (413 above it), and the most items one batch
+recommendation answer may hold (422 above it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import error_body
+from app.errors import ApiError, error_body
 from app.store.tables import ID_LENGTH
 
 MAX_BATCH_INTERACTIONS = 10_000
@@ -41,6 +42,23 @@ def batch_body_bytes(count: int) -> int:
 
 # Every batch the schema accepts fits, pretty-printed: the cap never refuses a valid batch.
 DEFAULT_MAX_BODY_BYTES = batch_body_bytes(MAX_BATCH_INTERACTIONS)
+DEFAULT_MAX_BATCH_ITEMS = 100_000
+
+
+class LimitExceeded(ApiError):
+    """A request whose fields are each within bounds but whose product is not."""
+
+    status_code = 422
+    code = "validation_error"
+
+
+def check_batch_items(users: int, k: int, limit: int) -> None:
+    """Refuse a POST /recommend whose answer would hold more than `limit` items."""
+    if users * k > limit:
+        raise LimitExceeded(
+            f"users x k must be at most {limit:,} items per answer (RECO_MAX_BATCH_ITEMS); "
+            f"got {users:,} users x k={k:,} = {users * k:,}: ask for fewer users or a smaller k"
+        )
 
 
 class BodyTooLarge(Exception):

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.deps import ModelDep
 from app.errors import error_responses
+from app.limits import check_batch_items
 from app.schemas import (
     ItemIdPath,
     K,
@@ -148,7 +149,9 @@ def _render(result: Recommendation, explain: bool) -> dict:
 )
 async def recommend_batch(request: Request, body: RecommendBatchIn, model: ModelDep) -> Response:
     """The same as GET /recommend for up to 1,000 users; the model scores every user it
-    knows with one matrix product."""
+    knows with one matrix product. The answer holds at most RECO_MAX_BATCH_ITEMS (100,000)
+    items: more users x k is a 422."""
+    check_batch_items(len(body.user_ids), body.k, request.app.state.settings.max_batch_items)
     view = await _current_view(request)
     users = list(dict.fromkeys(body.user_ids))
     options = RecommendOptions(

@@ -1,20 +1,24 @@
 """Limits that agree: the largest valid batch fits under the body cap pretty-printed, one more
-row is one 422 naming the limit, and a body is read as one shape and its errors name it."""
+row is one 422 naming the limit, a body is read as one shape and its errors name it, and a
+batch /recommend is bounded in users x k."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.limits import (
+    DEFAULT_MAX_BATCH_ITEMS,
     DEFAULT_MAX_BODY_BYTES,
     MAX_BATCH_INTERACTIONS,
     batch_body_bytes,
     widest_interaction,
 )
+from tests.app.conftest import make_client
 
 FULL_ROW = {
     "user_id": "user-000000000042",
@@ -123,3 +127,21 @@ def test_limits_timestamp_text_is_bounded(client: TestClient) -> None:
     long = "2024-05-01T10:00:00." + "1" * 40 + "Z"
     message = _message(client.post("/interactions", json={**FULL_ROW, "timestamp": long}))
     assert "at most 35 characters (got 61)" in message
+
+
+def test_limits_batch_recommend_is_bounded_in_users_times_k(client: TestClient) -> None:
+    users = [str(u % 20) for u in range(1000)]
+    response = client.post("/recommend", json={"user_ids": users, "k": 1000})
+    message = _message(response)
+    assert "at most 100,000 items per answer (RECO_MAX_BATCH_ITEMS)" in message
+    assert "1,000 users x k=1,000 = 1,000,000" in message
+    at_limit = client.post("/recommend", json={"user_ids": users[:100], "k": 1000})
+    assert at_limit.status_code == 200 and len(at_limit.json()["results"]) == 100
+    assert DEFAULT_MAX_BATCH_ITEMS == 100 * 1000
+
+
+def test_limits_batch_items_follow_the_setting(mf_artifacts: Path, tmp_path: Path) -> None:
+    with make_client(mf_artifacts, tmp_path, max_batch_items=20) as client:
+        assert client.post("/recommend", json={"user_ids": ["0"] * 4, "k": 5}).status_code == 200
+        message = _message(client.post("/recommend", json={"user_ids": ["0"] * 3, "k": 7}))
+        assert "at most 20 items" in message and "3 users x k=7 = 21" in message
