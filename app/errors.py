@@ -9,10 +9,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+try:  # FastAPI 0.16x includes routers lazily: app.routes holds the included routers
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # older FastAPI (pyproject allows >= 0.110) copies their routes in
+
+    def iter_route_contexts(routes: list[Any]) -> list[Any]:
+        return routes
+
 
 log = logging.getLogger(__name__)
 
@@ -177,5 +184,5 @@ def _allowed_methods(request: Request) -> str:
     for route in iter_route_contexts(request.app.routes):  # included routers' routes too
         match, _ = route.matches(request.scope)
         if match != Match.NONE:
-            methods |= route.methods or set()
+            methods |= getattr(route, "methods", None) or set()  # a Mount has none
     return ", ".join(sorted(methods))
