@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     category_cache_size: int = Field(
         256, ge=1, description="category filters whose item masks each loaded model keeps"
     )
+    mmap_threshold_bytes: int = Field(
+        1 << 20,
+        ge=0,
+        description="allocations at least this large are returned to the OS when freed, so "
+        "that model swaps do not leave memory in allocator arenas (0 = allocator default)",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="CORS closed when empty")
     response_cache_size: int | None = Field(
         None, exclude=True, description="replaced by response_cache_bytes; refused if set"

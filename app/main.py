@@ -16,6 +16,7 @@ from app.config import Settings, get_settings
 from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.limits import BodyLimitMiddleware
+from app.memory import fix_mmap_threshold
 from app.metrics import Metrics, MetricsMiddleware
 from app.openapi import install_openapi
 from app.routes import catalog, interactions, models, ops, recommendations
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # recommendations.py); the others let Pydantic serialise their response_model
     )
     settings = settings or get_settings()
+    fix_mmap_threshold(settings.mmap_threshold_bytes)
     app.state.settings = settings
     app.state.models = ModelState(settings=settings)
     app.state.metrics = Metrics()
