@@ -24,9 +24,22 @@ from app.limits import KIND_LENGTH, MAX_BATCH_INTERACTIONS, TIMESTAMP_TEXT_LENGT
 from app.request_body import RequestBody
 
 MIN_TIMESTAMP, MAX_TIMESTAMP = 0.0, 4_102_444_800.0  # 1970-01-01 .. 2100-01-01
+# The schema states the range too, so that no request valid by the spec is refused: unix
+# seconds by bounds; ISO text by its year, 1971 to 2098, inside the range whatever its offset
+# (the server also takes 1970 and 2100 moments inside the range).
+UnixSeconds = Annotated[
+    float, WithJsonSchema({"type": "number", "minimum": MIN_TIMESTAMP, "maximum": MAX_TIMESTAMP})
+]
 IsoTimestamp = Annotated[
     datetime,
-    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": TIMESTAMP_TEXT_LENGTH}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": r"^(?:197[1-9]|19[89][0-9]|20[0-8][0-9]|209[0-8])-",
+            "maxLength": TIMESTAMP_TEXT_LENGTH,
+        }
+    ),
 ]
 
 
@@ -47,10 +60,10 @@ class InteractionIn(RequestBody):
         pattern=rf"^[a-z][a-z0-9_-]{{0,{KIND_LENGTH - 1}}}$",
         description="rating (value is the rating), or any event kind: click, play, purchase...",
     )
-    timestamp: float | IsoTimestamp | None = Field(
+    timestamp: UnixSeconds | IsoTimestamp | None = Field(
         None,
-        description=f"unix seconds or ISO-8601 (at most {TIMESTAMP_TEXT_LENGTH} characters: "
-        "nanoseconds and an offset); default: now",
+        description="unix seconds from 1970 to 2100, or ISO-8601 text of the years 1971 to 2098 "
+        f"(at most {TIMESTAMP_TEXT_LENGTH} characters: nanoseconds and an offset); default: now",
     )
 
     @field_validator("value")

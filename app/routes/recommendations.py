@@ -8,9 +8,11 @@ from typing import Annotated, TypeVar
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import StringConstraints
 
 from app.deps import ModelDep
 from app.errors import error_responses
+from app.ids import ID_LENGTH
 from app.limits import check_batch_items
 from app.schemas import (
     ItemIdPath,
@@ -31,9 +33,17 @@ T = TypeVar("T")
 router = APIRouter(tags=["recommendations"])
 
 Offset = Annotated[int, Query(ge=0, le=10_000, description="skip this many (paging)")]
+# A GET's whole request line must fit the ~64 KiB that uvicorn reads before the app (beyond
+# it a client gets a plain-text 400 no schema describes): 32 ids of 128 four-byte characters,
+# percent-encoded, take 49 KB. Longer exclusion lists go in POST /recommend's body.
+MAX_QUERY_EXCLUDE = 32
 Exclude = Annotated[
-    list[str] | None,
-    Query(max_length=1000, description="item ids to leave out (repeat, or comma-separated)"),
+    list[Annotated[str, StringConstraints(max_length=ID_LENGTH)]] | None,
+    Query(
+        max_length=MAX_QUERY_EXCLUDE,
+        description=f"item ids to leave out (repeat, or comma-separated), at most "
+        f"{MAX_QUERY_EXCLUDE} values of {ID_LENGTH} characters; POST /recommend takes more",
+    ),
 ]
 Category = Annotated[
     str | None, Query(min_length=1, max_length=64, description="only items of this category")

@@ -145,3 +145,34 @@ def test_limits_batch_items_follow_the_setting(mf_artifacts: Path, tmp_path: Pat
         assert client.post("/recommend", json={"user_ids": ["0"] * 4, "k": 5}).status_code == 200
         message = _message(client.post("/recommend", json={"user_ids": ["0"] * 3, "k": 7}))
         assert "at most 20 items" in message and "3 users x k=7 = 21" in message
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [0, 4_102_444_800, "1971-01-01T00:00:00+14:00", "2098-12-31T23:59:59.999999999-12:00"],
+)
+def test_limits_timestamps_the_schema_allows_are_accepted(client: TestClient, stamp) -> None:
+    """The schema's bounds (numbers) and year pattern (ISO text, any offset) lie inside the
+    range the server takes, so no schema-valid timestamp is refused."""
+    body = {"user_id": "edge", "item_id": "1", "timestamp": stamp}
+    assert client.post("/interactions", json=body).status_code == 201
+
+
+def test_limits_widest_query_fits_the_request_line(mf_artifacts: Path, tmp_path: Path) -> None:
+    """The longest GET the schema allows (ids, exclusions, category and model of four-byte
+    characters, percent-encoded) reaches the app and gets a JSON answer, not uvicorn's plain
+    text 400 for a request line past ~64 KiB; one exclusion more is a JSON 422."""
+    import httpx
+
+    from tests.serve import running_server
+
+    wide = "\U0001d11e" * 128
+    env = {"RECO_ARTIFACTS_DIR": str(mf_artifacts),
+           "RECO_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}"}  # fmt: skip
+    with running_server(env) as server:
+        params = {"exclude": [wide] * 32, "category": wide[:64], "k": 1000, "offset": 10_000}
+        widest = httpx.get(f"{server.base}/recommend/{wide}", params=params, timeout=30)
+        assert widest.status_code == 200 and "items" in widest.json()
+        params["exclude"] = [wide] * 33
+        over = httpx.get(f"{server.base}/recommend/{wide}", params=params, timeout=30)
+        assert over.status_code == 422 and "exclude" in over.json()["error"]["message"]

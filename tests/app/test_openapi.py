@@ -209,5 +209,6 @@ def test_openapi_query_parameters_are_never_null(spec):
         for p in spec["paths"]["/similar/{item_id}"]["get"]["parameters"]
         if p["name"] == "exclude"
     )
-    assert exclude["schema"]["type"] == "array" and exclude["schema"]["maxItems"] == 1000
+    assert exclude["schema"]["type"] == "array" and exclude["schema"]["maxItems"] == 32
+    assert exclude["schema"]["items"]["maxLength"] == 128
     assert exclude["description"] and not exclude["required"]
