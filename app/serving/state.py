@@ -2,7 +2,7 @@
 
 Eviction: every load keeps the active model, the one activated just before it (the rollback
 target) and up to `model_retention` others, the most recently loaded or activated; the rest
-are dropped from memory (with their ANN indexes) and load again from disk when asked for. So
+are dropped from memory (with their ANN indexes) and load again from disk when activated. So
 a server that is retrained and reloaded forever holds a bounded number of models.
 """
 
@@ -21,38 +21,61 @@ from app.serving.service import ModelService
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Held:
+    """One consistent view of what is loaded: swapped as a whole, so that a reader (routes
+    take no lock) never pairs a version with a dict that lacks it."""
+
+    loaded: dict[str, ModelService] = field(default_factory=dict)  # oldest loaded first
+    active_version: str | None = None
+    previous_version: str | None = None  # activated before the active one: the rollback
+
+
 @dataclass
 class ModelState:
     """Routes read `active` (or `get`) once per request, so a swap never changes the model
     under a request in flight; swaps happen under a lock, after the new bundle verified."""
 
-    # in the order loaded or last activated, oldest first
-    loaded: dict[str, ModelService] = field(default_factory=dict)
-    active_version: str | None = None
-    previous_version: str | None = None  # activated before the active one: the rollback
     problem: str | None = None  # why no model is loaded, for /ready
     settings: Settings = field(default_factory=Settings)
+    _held: Held = field(default_factory=Held, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
+    def loaded(self) -> dict[str, ModelService]:
+        return self._held.loaded
+
+    @property
+    def active_version(self) -> str | None:
+        return self._held.active_version
+
+    @property
+    def previous_version(self) -> str | None:
+        return self._held.previous_version
+
+    @property
     def active(self) -> ModelService | None:
-        return self.loaded.get(self.active_version) if self.active_version else None
+        held = self._held
+        return held.loaded.get(held.active_version) if held.active_version else None
 
     def add(self, service: ModelService, *, activate: bool) -> None:
         """Hold `service` (activating it if asked), then evict beyond the retention bound."""
         with self._lock:
-            loaded = {v: s for v, s in self.loaded.items() if v != service.version}
+            held = self._held
+            active, previous = held.active_version, held.previous_version
+            if activate and service.version != active:
+                active, previous = service.version, active
+            loaded = {v: s for v, s in held.loaded.items() if v != service.version}
             loaded[service.version] = service  # type: ignore[index]
-            if activate and service.version != self.active_version:
-                self.previous_version = self.active_version
-                self.active_version = service.version
+            self._held = Held(self._retained(loaded, {active, previous}), active, previous)
+            if activate:
                 self.problem = None
-            self.loaded = self._retained(loaded)
 
-    def _retained(self, loaded: dict[str, ModelService]) -> dict[str, ModelService]:
-        """`loaded` without its oldest models beyond the bound (never the active one or the
-        previous one)."""
-        pinned = {self.active_version, self.previous_version}
+    def _retained(
+        self, loaded: dict[str, ModelService], pinned: set[str | None]
+    ) -> dict[str, ModelService]:
+        """`loaded` without its oldest models beyond the bound (never a pinned one: the
+        active model and the rollback target)."""
         others = [v for v in loaded if v not in pinned]
         evicted = set(others[: max(0, len(others) - self.settings.model_retention)])
         for version in evicted:
@@ -62,9 +85,11 @@ class ModelState:
     def get(self, selector: str | None) -> ModelService | None:
         """The active model; or the one named by version; or by model name: the active one
         if it has that name, else the newest loaded of that name."""
+        held = self._held
+        active = held.loaded.get(held.active_version) if held.active_version else None
         if not selector:
-            return self.active
-        loaded, active = self.loaded, self.active
+            return active
+        loaded = held.loaded
         if selector in loaded:
             return loaded[selector]
         if active is not None and active.name == selector:

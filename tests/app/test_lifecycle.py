@@ -147,6 +147,35 @@ def test_model_name_after_rollback_answers_from_the_active_version():
     assert state.get("mf") is old and state.get("02") is new
 
 
+def test_a_swap_never_leaves_the_active_version_missing():
+    """Regression: add() pointed active_version at the new model before the dict of loaded
+    models held it, so a request arriving in between (readers take no lock) found no active
+    model and was answered by the store fallback."""
+    import threading
+
+    state = ModelState(settings=Settings(model_retention=0))
+    state.add(_fake("00000"), activate=True)
+    missing, done = [], threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            if state.active is None:
+                missing.append(state.active_version)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the window is short
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for n in range(1, 30000):
+            state.add(_fake(f"{n:05d}"), activate=True)
+    finally:
+        done.set()
+        reader.join()
+        sys.setswitchinterval(interval)
+    assert missing == []
+
+
 def _tiny_implicit(n_users: int = 200, n_items: int = 1200) -> Interactions:
     """Random clicks, 25 per user: big enough that a kept EASE model shows in RSS."""
     rng = np.random.default_rng(5)
