@@ -73,12 +73,20 @@ def ivf_users(scorer: DotScorer, index: IvfIndex) -> IvfRetriever:
     """Users matched by inner product over items augmented with their bias, [q_i, b_i] .
     [p_u, 1]; the candidates are then scored by the model itself (output transform included)."""
     return IvfRetriever(
-        index, lambda user: np.append(scorer.user_factors[user], 1.0), scorer.score_pairs
+        index,
+        lambda user: np.append(scorer.user_factors[user], 1.0),
+        scorer.score_pairs,
+        lambda user: scorer.score_users(np.array([user]))[0],
     )
 
 
 def ivf_items(unit: np.ndarray, index: IvfIndex) -> IvfRetriever:
-    return IvfRetriever(index, lambda item: unit[item], lambda item, some: unit[some] @ unit[item])
+    return IvfRetriever(
+        index,
+        lambda item: unit[item],
+        lambda item, some: unit[some] @ unit[item],
+        lambda item: unit @ unit[item],
+    )
 
 
 def cached_index(folder: Path, items: np.ndarray, space: Space, nprobe: int) -> IvfIndex:

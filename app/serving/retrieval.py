@@ -105,17 +105,24 @@ class IvfRetriever(_OneByOne):
     EXACT_SHARE = 0.5
 
     def __init__(
-        self, index: IvfIndex, query_vector: Callable[[int], np.ndarray], score_some: ScoreSome
+        self,
+        index: IvfIndex,
+        query_vector: Callable[[int], np.ndarray],
+        score_some: ScoreSome,
+        score_all: Callable[[int], np.ndarray],
     ) -> None:
         self.n_items = len(index)
         self._index = index
         self._query_vector = query_vector
         self._score_some = score_some
+        self._score_all = score_all
+        self.exact_scans = 0  # queries answered by the exact fallback (tests, diagnostics)
 
     def top(self, query: int, k: int, excluded: np.ndarray) -> Result:
         excluded = np.unique(excluded)
-        fetch = min(k + len(excluded), self.n_items)
-        if fetch <= 0:
+        # one neighbour beyond k + |excluded|: only a real tie with it sends us to the scan
+        fetch = min(k + len(excluded) + 1, self.n_items)
+        if k <= 0 or fetch <= 0:
             return _empty()
         if fetch > self.EXACT_SHARE * self.n_items:
             return self._exact(query, k, excluded)
@@ -135,12 +142,9 @@ class IvfRetriever(_OneByOne):
         return chosen, values
 
     def _exact(self, query: int, k: int, excluded: np.ndarray) -> Result:
-        """An exact scan of the eligible items only (cheap when a filter leaves few)."""
-        eligible = np.setdiff1d(np.arange(self.n_items), excluded, assume_unique=True)
-        if len(eligible) == 0:
-            return _empty()
-        chosen, values = top_k(self._score_some(query, eligible), k)
-        return eligible[chosen], values
+        """An exact scan: every item scored as the exact route does, the excluded masked."""
+        self.exact_scans += 1
+        return top_k(self._score_all(query), k, excluded)
 
 
 class TwoStageRetriever(_OneByOne):

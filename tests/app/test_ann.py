@@ -44,7 +44,9 @@ def test_ivf_query_scores_are_dot_products_best_first(rng: np.random.Generator) 
 
 
 def _retriever(index: IvfIndex, items: np.ndarray, query: np.ndarray) -> IvfRetriever:
-    return IvfRetriever(index, lambda _: query, lambda _, some: items[some] @ query)
+    return IvfRetriever(
+        index, lambda _: query, lambda _, some: items[some] @ query, lambda _: items @ query
+    )
 
 
 def test_ivf_retriever_excludes_given_items(rng: np.random.Generator) -> None:
@@ -66,6 +68,25 @@ def test_ivf_retriever_k_beyond_catalog_returns_every_unexcluded_item(
     retriever = _retriever(IvfIndex.build(items), items, items[0])
     indices, _ = retriever.top(0, 50, np.array([3, 4]))
     assert sorted(indices.tolist()) == [i for i in range(12) if i not in (3, 4)]
+
+
+def test_ivf_retriever_answers_from_the_index_not_by_scanning(
+    rng: np.random.Generator,
+) -> None:
+    """Regression: the index fetched exactly k + |excluded| neighbours, so its last fetched
+    score always 'tied' the k-th kept one and every query fell back to the exact scan
+    (/similar always: the query item is excluded and always fetched first)."""
+    items = _catalog(rng)
+    index = IvfIndex.build(items, space="cosine")
+    unit = items / np.linalg.norm(items, axis=1, keepdims=True)
+    retriever = IvfRetriever(
+        index, lambda i: unit[i], lambda i, some: unit[some] @ unit[i], lambda i: unit @ unit[i]
+    )
+    for item in range(50):
+        similar, _ = retriever.top(item, 10, np.array([item]))
+        assert len(similar) == 10 and item not in similar
+        retriever.top(item, 10, np.empty(0, np.int64))
+    assert retriever.exact_scans == 0
 
 
 def test_ivf_save_load_round_trip(rng: np.random.Generator, tmp_path) -> None:
