@@ -98,7 +98,8 @@ async def recommend(
     view = await _current_view(request)
     excluded = _ids(exclude)
     key = (model.version, user_id, k, offset, tuple(excluded), category, exclude_seen, explain)
-    stamp = (view.user_version(user_id), view.hidden_version)
+    hidden, hidden_version = view.hidden_state  # one read: the set and its version agree
+    stamp = (view.user_version(user_id), hidden_version)
     cache: ResponseCache = request.app.state.responses
     answer = cache.get(key, stamp) if model.version else None  # the fallback reads the store
     if answer is None:
@@ -109,8 +110,8 @@ async def recommend(
             category=category,
             exclude_seen=exclude_seen,
             explain=explain,
-            hidden=view.hidden,
-            hidden_version=view.hidden_version,
+            hidden=hidden,
+            hidden_version=hidden_version,
         )
         history = view.history(user_id)
         result = await _compute(
@@ -164,13 +165,14 @@ async def recommend_batch(request: Request, body: RecommendBatchIn, model: Model
     check_batch_items(len(body.user_ids), body.k, request.app.state.settings.max_batch_items)
     view = await _current_view(request)
     users = list(dict.fromkeys(body.user_ids))
+    hidden, hidden_version = view.hidden_state
     options = RecommendOptions(
         k=body.k,
         exclude=body.exclude,
         category=body.category,
         exclude_seen=body.exclude_seen,
-        hidden=view.hidden,
-        hidden_version=view.hidden_version,
+        hidden=hidden,
+        hidden_version=hidden_version,
     )
     histories = view.histories(users)
     results = await run_in_threadpool(model.recommend_many, users, histories, options)
@@ -212,6 +214,7 @@ async def similar(
     """Nearest items by cosine similarity of the model's item embeddings (never the item)."""
     view = await _current_view(request)
     excluded = _ids(exclude)
+    hidden, hidden_version = view.hidden_state
     items = await _compute(
         model.inline_for(None),
         lambda: model.similar(
@@ -220,8 +223,8 @@ async def similar(
             offset=offset,
             exclude=excluded,
             category=category,
-            hidden=view.hidden,
-            hidden_version=view.hidden_version,
+            hidden=hidden,
+            hidden_version=hidden_version,
         ),
     )
     answer = {

@@ -99,13 +99,22 @@ class StoreView:
         self._newest_id = 0
         self._gaps: dict[int, float] = {}  # missing id -> when first missed (monotonic)
         self._seen_token: int | None = None
-        self.hidden: frozenset[str] = frozenset()
-        self.hidden_version = 0  # goes up whenever `hidden` changes
+        # the hidden items and a version that goes up whenever they change, swapped as one
+        # pair so that a reader never sees one set with another set's version
+        self.hidden_state: tuple[frozenset[str], int] = (frozenset(), 0)
         self._refreshing = threading.Lock()  # one refresh (store read) at a time
         self._applying = threading.Lock()  # readers vs the short in-memory apply step
 
     def __len__(self) -> int:
         return self._columns.size
+
+    @property
+    def hidden(self) -> frozenset[str]:
+        return self.hidden_state[0]
+
+    @property
+    def hidden_version(self) -> int:
+        return self.hidden_state[1]
 
     def is_stale(self) -> bool:
         """Whether another process signalled a change since the last refresh (a memory read)."""
@@ -134,7 +143,7 @@ class StoreView:
                 read += len(rows)
             hidden = frozenset(hidden_item_ids(session))
         if hidden != self.hidden:
-            self.hidden, self.hidden_version = hidden, self.hidden_version + 1
+            self.hidden_state = (hidden, self.hidden_version + 1)
         self._seen_token = token
         return read
 
