@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.serving.index import top_k_rows
+from app.config import Settings
+from app.serving.plan import served_users
 from training.interactions import Interactions
 from training.metrics import auc, loo_metrics, loo_rank, ranking_metrics
 from training.models._implicit import history_csr
@@ -84,8 +85,10 @@ def ranked_lists(
     model: Recommender, train: EncodedInteractions, users: np.ndarray, k: int
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Per user index: the top-k item indices RANK evaluates (their training items and items
-    unseen in training excluded, ties by the lower index, as served), and every item's score
-    with the excluded ones at -inf."""
+    unseen in training excluded), taken by the retriever the server would use for this model
+    (exact, IVF or retrieval -> ranking, by the RECO_* settings; ties by the lower index), and
+    every item's score with the excluded ones at -inf (for auc)."""
+    retriever, _ = served_users(model.scorer, Settings())
     indptr, indices = history_csr(train)
     tops, all_scores = {}, {}
     for batch_start in range(0, len(users), SCORE_BATCH):
@@ -93,9 +96,9 @@ def ranked_lists(
         excluded = _excluded_rows(train, batch, indptr, indices)
         scores = model.score(batch).astype(np.float64)
         scores[excluded] = -np.inf
-        top, _ = top_k_rows(scores, k, excluded)
-        for row, user in enumerate(batch.tolist()):
-            tops[user], all_scores[user] = top[row][top[row] >= 0], scores[row]
+        answers = retriever.top_many(batch, k, [np.flatnonzero(row) for row in excluded])
+        for user, (top, _), row in zip(batch.tolist(), answers, scores, strict=True):
+            tops[user], all_scores[user] = top, row
     return tops, all_scores
 
 
@@ -104,8 +107,8 @@ def evaluate_ranking(
 ) -> tuple[dict[str, float], float]:
     """RANK metrics of a fitted model on raw test rows; returns (metrics, recommend seconds).
 
-    The lists are the serving contract's `top_k_rows` (ties by the lower index), so they are
-    the lists the server returns for the same scores and exclusions."""
+    The lists are `ranked_lists`: the ones the server returns for the same model and
+    exclusions."""
     user_idx = train.user_map.encode(test["user"].to_numpy())
     item_idx = train.item_map.encode(test["item"].to_numpy())
     start = time.perf_counter()

@@ -37,24 +37,36 @@ def plan_for(bundle: Bundle, settings: Settings) -> Plan:
     """Exact scans, unless the catalog reaches `ann_threshold` (IVF, dot-product models) or a
     dense-head model's catalog exceeds `ranking_candidates` (retrieval -> ranking)."""
     scorer = bundle.scorer
-    n = scorer.n_items
     embeddings = scorer.item_embeddings()
     unit = None if embeddings is None else normalise_rows(embeddings)
-    ann = isinstance(scorer, DotScorer) and unit is not None and n >= settings.ann_threshold
-    items = None if unit is None else exact_items(unit)
-    if ann:
-        assert isinstance(scorer, DotScorer) and unit is not None
-        augmented = np.hstack([scorer.item_factors, scorer.item_bias[:, None]])
-        by_user = cached_index(bundle.path / "ann-ip", augmented, "ip", settings.ann_nprobe)
+    users, route = served_users(scorer, settings, bundle.path)
+    if route == "ivf":
+        assert unit is not None
         by_item = cached_index(bundle.path / "ann-cosine", unit, "cosine", settings.ann_nprobe)
-        users: Retriever = ivf_users(scorer, by_user)
-        return Plan(users, ivf_items(unit, by_item), unit, "ivf")
+        return Plan(users, ivf_items(unit, by_item), unit, route)
+    return Plan(users, None if unit is None else exact_items(unit), unit, route)
+
+
+def served_users(
+    scorer: Scorer, settings: Settings, folder: Path | None = None
+) -> tuple[Retriever, str]:
+    """How known users of `scorer` are retrieved, and the route's name (see plan_for): what
+    serving uses, and what `reco evaluate` ranks with, so that the two agree. The IVF index
+    is cached under `folder` when one is given."""
+    n = scorer.n_items
+    embedded = isinstance(scorer, DotScorer) and scorer.item_embeddings() is not None
+    if embedded and n >= settings.ann_threshold:
+        assert isinstance(scorer, DotScorer)
+        augmented = np.hstack([scorer.item_factors, scorer.item_bias[:, None]])
+        cache = None if folder is None else folder / "ann-ip"
+        index = cached_index(cache, augmented, "ip", settings.ann_nprobe)
+        return ivf_users(scorer, index), "ivf"
     retrieval_scores = getattr(scorer, "retrieval_scores", None)
     if callable(retrieval_scores) and n > settings.ranking_candidates:
         propose = ExactRetriever(n, retrieval_scores)
-        users = TwoStageRetriever(propose, scorer.score_pairs, settings.ranking_candidates)
-        return Plan(users, items, unit, "two_stage")
-    return Plan(exact_users(scorer), items, unit, "exact")
+        two_stage = TwoStageRetriever(propose, scorer.score_pairs, settings.ranking_candidates)
+        return two_stage, "two_stage"
+    return exact_users(scorer), "exact"
 
 
 def exact_users(scorer: Scorer) -> ExactRetriever:
@@ -89,12 +101,15 @@ def ivf_items(unit: np.ndarray, index: IvfIndex) -> IvfRetriever:
     )
 
 
-def cached_index(folder: Path, items: np.ndarray, space: Space, nprobe: int) -> IvfIndex:
+def cached_index(folder: Path | None, items: np.ndarray, space: Space, nprobe: int) -> IvfIndex:
     """The index cached in `folder` if it fits `items`, else a new one (cached if possible,
-    so that a restart loads it instead of rebuilding); queries scan `nprobe` lists."""
+    so that a restart loads it instead of rebuilding); queries scan `nprobe` lists. No
+    folder: built, never cached (evaluation)."""
     # imported here: faiss maps ~20 MB of libraries, which small catalogs never need
     from app.serving.ann import AnnError, IvfIndex
 
+    if folder is None:
+        return IvfIndex.build(items, space=space, nprobe=nprobe)
     try:
         index = IvfIndex.load(folder, nprobe=nprobe)
         if index.params.n_items == len(items) and index.params.dim == items.shape[1]:

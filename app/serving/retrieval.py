@@ -7,7 +7,7 @@ tie rule of `app.serving.index.top_k` (higher score first, ties by the lower ind
 never fewer than k while k items are eligible:
 
 - `ExactRetriever` scores every item and takes the top k (brute force).
-- `IvfRetriever` asks an IVF index for k + |excluded| neighbours, re-scores them with the
+- `IvfRetriever` asks an IVF index for k + |excluded| + 1 neighbours, re-scores them with the
   model's own scores, and scans the eligible items exactly whenever the index comes back
   short (a restrictive filter, lists that ran out) or cut a tie at its boundary.
 - `TwoStageRetriever` lets a cheap retriever propose max(candidates, k) items and ranks only
