@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ApiError, error_body
@@ -61,8 +62,12 @@ def check_batch_items(users: int, k: int, limit: int) -> None:
         )
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(StarletteHTTPException):
+    """A streamed body past the cap. An HTTP exception, so that FastAPI, which turns any other
+    error raised while it reads a body into a 400, lets it through to the 413 handler."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body exceeds {max_bytes} bytes")
 
 
 class BodyLimitMiddleware:
@@ -88,7 +93,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

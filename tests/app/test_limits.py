@@ -102,6 +102,18 @@ def test_limits_over_the_cap_is_413(client: TestClient) -> None:
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
+def test_limits_streamed_body_over_the_cap_is_413(mf_artifacts: Path, tmp_path: Path) -> None:
+    """Regression: a chunked body (no Content-Length) over the cap got FastAPI's 400 'error
+    parsing the body', not the documented 413."""
+    with make_client(mf_artifacts, tmp_path, max_body_bytes=4096) as small:
+        chunks = iter([b"[" + b" " * 3000, b" " * 3000, b"]"])
+        response = small.post(
+            "/interactions", content=chunks, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
