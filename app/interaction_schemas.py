@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -88,6 +88,8 @@ class InteractionIn(RequestBody):
     @field_validator("timestamp")
     @classmethod
     def _in_range(cls, value: float | datetime | None) -> float | datetime | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)  # no offset means UTC, never the server's zone
         seconds = value.timestamp() if isinstance(value, datetime) else value
         if seconds is not None and not MIN_TIMESTAMP <= seconds <= MAX_TIMESTAMP:
             raise ValueError("timestamp must be between 1970 and 2100")

@@ -5,6 +5,8 @@ batch /recommend is bounded in users x k."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,21 @@ def test_limits_widest_query_fits_the_request_line(mf_artifacts: Path, tmp_path:
         params["exclude"] = [wide] * 33
         over = httpx.get(f"{server.base}/recommend/{wide}", params=params, timeout=30)
         assert over.status_code == 422 and "exclude" in over.json()["error"]["message"]
+
+
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone set to New York for one test."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_limits_iso_timestamp_without_offset_is_utc(client: TestClient, new_york: None) -> None:
+    """Regression: a naive ISO-8601 time was read in the server's own time zone."""
+    body = {"user_id": "naive", "item_id": "1", "timestamp": "2020-01-01T00:00:00"}
+    assert client.post("/interactions", json=body).status_code == 201
+    events = client.get("/users/naive/interactions").json()["interactions"]
+    assert [event["timestamp"] for event in events] == [1_577_836_800.0]
