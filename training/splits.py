@@ -75,13 +75,6 @@ def stratified_split(
     return data.subset(~test), data.subset(test)
 
 
-def chronological_split(data: EncodedInteractions, test_fraction: float) -> Split:
-    """Per user, the latest round(fraction * n) rows (at least 1, at most n - 1) go to test."""
-    rank, size = _newest_first(data.users, data.timestamps)
-    test = (size >= 2) & (rank < _share(size, test_fraction))
-    return data.subset(~test), data.subset(test)
-
-
 def leave_one_out(data: EncodedInteractions) -> Split:
     """Per user with 2+ rows, the latest row (ties: the later row) goes to test."""
     test = leave_one_out_mask(data.users, data.timestamps)

@@ -101,14 +101,3 @@ def test_model_config_round_trips_json(case: Any) -> None:
     model, _ = case
     text = model.config.model_dump_json()
     assert model.config_class.model_validate_json(text) == model.config
-
-
-def test_model_scores_history_like_known_user(case: Any) -> None:
-    model, data = case
-    scorer = model.export().scorer()
-    if not hasattr(scorer, "score_history"):
-        pytest.skip(f"{model.name} scores known users only")
-    user = 2
-    history = data.items[data.users == user]
-    np.testing.assert_allclose(scorer.score_history(history), model.score(np.array([user]))[0],
-                               atol=1e-5)  # fmt: skip

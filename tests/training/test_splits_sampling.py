@@ -7,7 +7,6 @@ from training.interactions import Interactions
 from training.models._implicit import recency_weights
 from training.sampling import positive_codes, sample_negatives, sample_pairs
 from training.splits import (
-    chronological_split,
     leave_one_out,
     random_split,
     recency_rank,
@@ -33,15 +32,6 @@ def test_stratified_split_keeps_every_user_in_train(rng):
     per_user = np.bincount(test.users, minlength=data.n_users)
     total = np.bincount(data.users, minlength=data.n_users)
     assert np.all(per_user == np.clip(np.floor(0.25 * total + 0.5), 1, total - 1))
-
-
-def test_chronological_split_tests_the_latest_rows():
-    data = _data()
-    train, test = chronological_split(data, 0.2)
-    for user in range(5):
-        assert (
-            train.timestamps[train.users == user].max() <= test.timestamps[test.users == user].min()
-        )
 
 
 def test_leave_one_out_holds_out_one_latest_row_per_user():
