@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    metrics_dir: Path | None = Field(
+        None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="prometheus-client's multiprocess directory; reco-serve makes a fresh "
+        "one for several workers, so that one scrape of /metrics counts every worker",
+    )
     log_level: str = "info"
     admin_key: str | None = Field(None, description="X-API-Key for /admin routes; unset = off")
     max_body_bytes: int = Field(

@@ -91,6 +91,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     refresher.cancel()
     engine.dispose()
+    app.state.metrics.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     fix_mmap_threshold(settings.mmap_threshold_bytes)
     app.state.settings = settings
     app.state.models = ModelState(settings=settings)
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(settings.metrics_dir)
     app.state.responses = ResponseCache(settings.response_cache_bytes)
     app.state.metrics.watch(lambda: len(app.state.models.loaded), lambda: app.state.responses.bytes)
     install_error_handlers(app)

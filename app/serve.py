@@ -7,9 +7,16 @@ The serving command lives with the app so that the serving image, which carries 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from app.config import get_settings
+
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,17 +31,41 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(
-        "app.main:app",
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers or settings.workers,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level,
-        access_log=False,
-    )
+    workers = args.workers or settings.workers
+    with _shared_metrics(workers):
+        uvicorn.run(
+            "app.main:app",
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            log_level=settings.log_level,
+            access_log=False,
+        )
     return 0
+
+
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh private directory for prometheus-client's multiprocess
+    mode, named in the environment the workers inherit (it must be set before they import
+    prometheus-client, and must not hold a previous run's counts); removed at exit. One
+    worker keeps its metrics in memory: nothing to do."""
+    if workers <= 1:
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="reco-metrics-")
+    previous = os.environ.get(METRICS_DIR_VARIABLE)
+    os.environ[METRICS_DIR_VARIABLE] = directory
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(METRICS_DIR_VARIABLE, None)
+        else:
+            os.environ[METRICS_DIR_VARIABLE] = previous
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

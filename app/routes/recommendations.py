@@ -50,6 +50,20 @@ Category = Annotated[
 ]
 
 
+MODEL_VERSION_HEADER = "X-Model-Version"
+
+
+def _answered(*errors: int) -> dict[int | str, dict]:
+    """`responses=` of an operation a model answers: its error statuses, and on 200 the
+    header naming the bundle version that answered (the body's `version`)."""
+    header = {
+        "description": "the bundle version that answered, as the body's `version`; absent "
+        "when the store's popularity fallback answers (no bundle loaded)",
+        "schema": {"type": "string"},
+    }
+    return {200: {"headers": {MODEL_VERSION_HEADER: header}}, **error_responses(*errors)}
+
+
 def _ids(values: list[str] | None) -> list[str]:
     return [v for value in values or [] for v in value.split(",") if v]
 
@@ -77,7 +91,7 @@ async def _compute(inline: bool, work: Callable[[], T]) -> T:
     response_model_exclude_none=True,
     summary="Top-k items for a user",
     operation_id="recommend",
-    responses=error_responses(404, 422),
+    responses=_answered(404, 422),
 )
 async def recommend(
     request: Request,
@@ -124,12 +138,14 @@ async def recommend(
     else:
         request.app.state.metrics.serving.cached_answers.inc()
     _count(request, answer.strategy, answer.cold_start)
-    return _json(answer.body)
+    return _json(answer.body, model.version)
 
 
-def _json(body: bytes) -> Response:
-    """An already serialised JSON answer (the route's response_model documents its shape)."""
-    return Response(body, media_type="application/json")
+def _json(body: bytes, version: str | None) -> Response:
+    """An already serialised JSON answer (the route's response_model documents its shape),
+    naming the bundle version that answered in X-Model-Version (none: the fallback)."""
+    headers = {MODEL_VERSION_HEADER: version} if version else None
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def _count(request: Request, strategy: str, cold_start: bool) -> None:
@@ -156,7 +172,7 @@ def _render(result: Recommendation, explain: bool) -> dict:
     response_model_exclude_none=True,
     summary="Top-k items for many users in one request",
     operation_id="recommendBatch",
-    responses=error_responses(400, 404, 413, 422),
+    responses=_answered(400, 404, 413, 422),
 )
 async def recommend_batch(request: Request, body: RecommendBatchIn, model: ModelDep) -> Response:
     """The same as GET /recommend for up to 1,000 users; the model scores every user it
@@ -184,7 +200,7 @@ async def recommend_batch(request: Request, body: RecommendBatchIn, model: Model
         "version": model.version,
         "results": [rendered[user] for user in body.user_ids],
     }
-    return _json(orjson.dumps(answer))
+    return _json(orjson.dumps(answer), model.version)
 
 
 def _item(item: object, explain: bool) -> dict:
@@ -200,7 +216,7 @@ def _item(item: object, explain: bool) -> dict:
     response_model_exclude_none=True,
     summary="Items similar to an item",
     operation_id="similarItems",
-    responses=error_responses(404, 409, 422, 503),
+    responses=_answered(404, 409, 422, 503),
 )
 async def similar(
     request: Request,
@@ -233,7 +249,7 @@ async def similar(
         "version": model.version,
         "items": [_item(i, False) for i in items],
     }
-    return _json(orjson.dumps(answer))
+    return _json(orjson.dumps(answer), model.version)
 
 
 @router.post(
@@ -241,7 +257,7 @@ async def similar(
     response_model=ScoreOut,
     summary="Score given items for a user",
     operation_id="scoreItems",
-    responses=error_responses(400, 404, 413, 422, 503),
+    responses=_answered(400, 404, 413, 422, 503),
 )
 async def score(request: Request, body: ScoreIn, model: ModelDep) -> Response:
     """Model scores in the order asked; unknown items are a 404 naming them. A user's
@@ -261,4 +277,4 @@ async def score(request: Request, body: ScoreIn, model: ModelDep) -> Response:
         "strategy": result.strategy,
         "scores": [{"item_id": i, "score": s} for i, s in pairs],
     }
-    return _json(orjson.dumps(answer))
+    return _json(orjson.dumps(answer), model.version)
