@@ -30,6 +30,15 @@ def options_for(name: str, options: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in options.items() if key in fields}
 
 
+def fit_with(name: str, options: dict[str, Any], data: Any, **extra: Any) -> Any:
+    """Model `name` built with those of `options` it has (plus `extra`), fitted on `data`."""
+    from training.models.base import create_model
+
+    model = create_model(name, **options_for(name, options), **extra)
+    model.fit(data)
+    return model
+
+
 def popularity_artifacts(folder: Path) -> Path:
     """An artifacts folder under `folder` with one popularity bundle (numpy only, fast)."""
     from training.models.base import create_model

@@ -16,7 +16,7 @@ import pytest
 
 from app.serving.index import top_k
 from app.serving.scorers import FoldInUnsupported, Scorer, build_scorer
-from tests.conftest import options_for
+from tests.conftest import fit_with
 from training.interactions import Interactions
 from training.models.base import MODELS, Recommender, model_class
 from training.vocab import EncodedInteractions
@@ -60,12 +60,8 @@ def _history(data: EncodedInteractions, user: int) -> tuple[np.ndarray, np.ndarr
 
 def settled_fit(name: str) -> tuple[Recommender, EncodedInteractions]:
     """Model `name` with the SETTLED options it has, fitted on the low-rank data."""
-    cls = model_class(name)
-    params = options_for(name, SETTLED)
-    model = cls(cls.config_class(**params))
     data = low_rank_data()
-    model.fit(data)
-    return model, data
+    return fit_with(name, SETTLED, data), data
 
 
 @pytest.fixture(scope="module", params=NAMES)

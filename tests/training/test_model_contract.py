@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import options_for
+from tests.conftest import fit_with
 from training.interactions import Interactions
 from training.models.base import MODELS, Recommender, model_class
 from training.vocab import EncodedInteractions
@@ -38,12 +38,8 @@ def group_blocks() -> EncodedInteractions:
 
 
 def fitted(name: str, seed: int = 42) -> tuple[Recommender, EncodedInteractions]:
-    cls = model_class(name)
-    params = options_for(name, FAST)
-    model = cls(cls.config_class(seed=seed, **params))
     data = group_blocks()
-    model.fit(data)
-    return model, data
+    return fit_with(name, FAST, data, seed=seed), data
 
 
 @pytest.fixture(scope="module", params=NAMES)

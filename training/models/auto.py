@@ -163,13 +163,11 @@ class AutoRecommender(Recommender):
         """Fit candidate `name` on the fit part: its validation score and fit time, or why
         it failed."""
         model = self.candidate(name)
-        start = time.perf_counter()
         try:
-            model.fit(fit_part)
+            seconds = _timed_fit(model, fit_part)
         except ValueError as error:
             log.warning("candidate=%s failed: %s", name, error)
             return {"failed": str(error)}
-        seconds = time.perf_counter() - start
         score = ranker(model.scorer)
         log.info("candidate=%s %s=%.4f fit_seconds=%.1f", name, METRIC, score, seconds)
         return {METRIC: round(score, 6), "fit_seconds": round(seconds, 3),
@@ -182,14 +180,12 @@ class AutoRecommender(Recommender):
         the fit part lacked), with its fit seconds; failures are noted in `rows`."""
         for name in order:
             model = self.candidate(name)
-            start = time.perf_counter()
             try:
-                model.fit(train)
+                seconds = _timed_fit(model, train)
             except ValueError as error:
                 log.warning("chosen=%s failed on all training rows (%s); next best", name, error)
                 rows[name]["refit_failed"] = str(error)
                 continue
-            seconds = time.perf_counter() - start
             log.info("chosen=%s refit on all %d training rows in %.1f s", name, len(train),
                      seconds)  # fmt: skip
             return model, seconds
@@ -212,3 +208,10 @@ class AutoRecommender(Recommender):
 
     def keras_model(self) -> Any | None:
         return self._fitted().keras_model()
+
+
+def _timed_fit(model: Recommender, data: EncodedInteractions) -> float:
+    """Seconds `model.fit(data)` took; a ValueError (data the model cannot fit) propagates."""
+    start = time.perf_counter()
+    model.fit(data)
+    return time.perf_counter() - start
