@@ -68,3 +68,34 @@ class Interaction(Base):
             postgresql_where=text("source = 'import'"),
         ),
     )
+
+
+class ModelLifecycle(Base):
+    """Which bundle version serves, shared by every worker of every replica. The row named
+    `DEFAULT_POINTER` is what answers without `?model=`; a row per model name pins the version
+    `?model=<name>` answers from. `revision` grows with every change, so a worker polls one
+    primary-key row to learn whether to look again."""
+
+    __tablename__ = "model_lifecycle"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(ID_LENGTH))
+    previous_version: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    changed_at: Mapped[float] = mapped_column(Double, default=time.time)
+    changed_by: Mapped[str] = mapped_column(String(16))  # activate, reload or rollback
+
+
+class Deletion(Base):
+    """A user or item deleted through the API: its rows are gone from the store, and every
+    worker stops using its vector in bundles made before `deleted_at`. Ids only grow, so a
+    worker polls `max(id)`."""
+
+    __tablename__ = "deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "user" or "item"
+    external_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    deleted_at: Mapped[float] = mapped_column(Double, default=time.time)
+
+    __table_args__ = (Index("ix_deletions_kind_external_id", "kind", "external_id"),)

@@ -8,13 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from app.config import Settings
 from app.main import create_app
 from app.store.repository import add_interactions, item_popularity, seen_item_ids
-from app.store.session import create_store_engine, init_schema, make_sessionmaker
+from app.store.session import MIGRATIONS, create_store_engine, init_schema, make_sessionmaker
 from app.store.tables import Interaction
 from training.datasets.store import load_store
 from training.datasets.synthetic import make_synthetic
@@ -89,7 +90,7 @@ def test_concurrent_http_writers_lose_nothing(store_url, tmp_path):
 
 _WRITER = """
 import sys
-from app.store.session import create_store_engine, init_schema, make_sessionmaker
+from app.store.session import MIGRATIONS, create_store_engine, init_schema, make_sessionmaker
 from app.store.repository import add_interactions
 engine = create_store_engine(sys.argv[1]); init_schema(engine)
 with make_sessionmaker(engine)() as session:
@@ -164,7 +165,10 @@ def test_schema_is_managed_by_migrations(store_url):
     with engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     engine.dispose()
-    assert version == "0001"
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert version == head
+    tables = set(inspect(create_store_engine(store_url)).get_table_names())
+    assert tables >= {"model_lifecycle", "deletions", "interactions"}
 
 
 def test_concurrent_startups_migrate_once(tmp_path):
