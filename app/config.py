@@ -96,6 +96,34 @@ class Settings(BaseSettings):
         "that model swaps do not leave memory in allocator arenas (0 = allocator default)",
     )
     cors_origins: list[str] = Field(default_factory=list, description="CORS closed when empty")
+    negative_kinds: list[str] = Field(
+        default_factory=lambda: ["dislike"],
+        description="interaction kinds that are negative feedback: the item is never "
+        "recommended to that user, fold-in and training do not count it as a positive",
+    )
+    boost_items: list[str] = Field(
+        default_factory=list, description="default boost: these item ids (see boost_weight)"
+    )
+    boost_category: str | None = Field(None, description="default boost: this category's items")
+    boost_weight: float = Field(
+        0.5,
+        ge=-10,
+        le=10,
+        description="boost of the boosted items, in units of the model's score spread over "
+        "the rules' pool (app/serving/rules.py)",
+    )
+    max_per_category: int = Field(
+        0, ge=0, le=1000, description="default cap of items of one category per list (0: none)"
+    )
+    dither: float = Field(
+        1.0, ge=1, le=10, description="default rank dithering strength (1: none; 1.5-2 typical)"
+    )
+    rules_head: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="the model's best items that boost, dither and max_per_category re-rank",
+    )
     response_cache_size: int | None = Field(
         None, exclude=True, description="replaced by response_cache_bytes; refused if set"
     )

@@ -11,6 +11,7 @@ from app.ids import ExternalId as ExternalId
 from app.ids import ItemIdPath as ItemIdPath
 from app.ids import UserIdPath as UserIdPath
 from app.request_body import RequestBody
+from app.rule_schemas import RulesIn
 
 K = Annotated[int, Query(ge=1, le=1000, description="how many items (1-1000)")]
 
@@ -55,7 +56,7 @@ class RecommendOut(BaseModel):
     items: list[ScoredItemOut]
 
 
-class RecommendBatchIn(RequestBody):
+class RecommendBatchIn(RulesIn):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"user_ids": ["196", "186"], "k": 10}]},

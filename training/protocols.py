@@ -17,6 +17,7 @@ import pandas as pd
 
 from app.config import Settings
 from app.serving.plan import served_users
+from app.serving.rules import NO_RULES, RuleEngine, Rules
 from training.interactions import Interactions
 from training.metrics import auc, loo_metrics, loo_rank, ranking_metrics
 from training.models._implicit import history_csr
@@ -82,13 +83,21 @@ def _excluded_rows(
 
 
 def ranked_lists(
-    model: Recommender, train: EncodedInteractions, users: np.ndarray, k: int
+    model: Recommender,
+    train: EncodedInteractions,
+    users: np.ndarray,
+    k: int,
+    rules: Rules = NO_RULES,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Per user index: the top-k item indices RANK evaluates (their training items and items
     unseen in training excluded), taken by the retriever the server would use for this model
-    (exact, IVF or retrieval -> ranking, by the RECO_* settings; ties by the lower index), and
-    every item's score with the excluded ones at -inf (for auc)."""
-    retriever, _ = served_users(model.scorer, Settings())
+    (exact, IVF or retrieval -> ranking, by the RECO_* settings; ties by the lower index) and
+    reordered by `rules` (e.g. dither) as the server would, and every item's score with the
+    excluded ones at -inf (for auc)."""
+    settings = Settings()
+    retriever, _ = served_users(model.scorer, settings)
+    engine = RuleEngine(train.item_map, [""] * train.n_items, settings.rules_head)
+    size = engine.pool_size(rules, k)
     indptr, indices = history_csr(train)
     tops, all_scores = {}, {}
     for batch_start in range(0, len(users), SCORE_BATCH):
@@ -96,23 +105,34 @@ def ranked_lists(
         excluded = _excluded_rows(train, batch, indptr, indices)
         scores = model.score(batch).astype(np.float64)
         scores[excluded] = -np.inf
-        answers = retriever.top_many(batch, k, [np.flatnonzero(row) for row in excluded])
-        for user, (top, _), row in zip(batch.tolist(), answers, scores, strict=True):
-            tops[user], all_scores[user] = top, row
+        out = [np.flatnonzero(row) for row in excluded]
+        answers = retriever.top_many(batch, size, out)
+        for user, answer, row, gone in zip(batch.tolist(), answers, scores, out, strict=True):
+            if rules.active:  # the server's rule engine, seeded by the user's id
+                answer = engine.apply(
+                    rules, str(train.user_map.ids[user]), k, gone, answer,
+                    lambda size, u=user, out=gone: retriever.top(u, size, out),
+                    lambda items, u=user: model.scorer.score_pairs(u, items),
+                )  # fmt: skip
+            tops[user], all_scores[user] = answer[0][:k], row
     return tops, all_scores
 
 
 def evaluate_ranking(
-    model: Recommender, train: EncodedInteractions, test: pd.DataFrame, k: int
+    model: Recommender,
+    train: EncodedInteractions,
+    test: pd.DataFrame,
+    k: int,
+    rules: Rules = NO_RULES,
 ) -> tuple[dict[str, float], float]:
     """RANK metrics of a fitted model on raw test rows; returns (metrics, recommend seconds).
 
-    The lists are `ranked_lists`: the ones the server returns for the same model and
-    exclusions."""
+    The lists are `ranked_lists`: the ones the server returns for the same model,
+    exclusions and rules."""
     user_idx = train.user_map.encode(test["user"].to_numpy())
     item_idx = train.item_map.encode(test["item"].to_numpy())
     start = time.perf_counter()
-    tops, all_scores = ranked_lists(model, train, np.unique(user_idx[user_idx >= 0]), k)
+    tops, all_scores = ranked_lists(model, train, np.unique(user_idx[user_idx >= 0]), k, rules)
     recommend_seconds = time.perf_counter() - start
     per_user: list[dict[str, float]] = []
     aucs = []
@@ -136,13 +156,19 @@ def evaluate_ranking(
     return metrics, recommend_seconds
 
 
-def run_rank(make_model: Callable[[], Recommender], data: Interactions, k: int, seed: int) -> dict:
+def run_rank(
+    make_model: Callable[[], Recommender],
+    data: Interactions,
+    k: int,
+    seed: int,
+    rules: Rules = NO_RULES,
+) -> dict:
     rng = np.random.default_rng(seed)
     train_frame, test_frame = rank_split(dedupe_latest(data.frame), rng)
     train = EncodedInteractions.encode(data.with_rows(train_frame))
     model = make_model()
     fit_s = _fit(model, train)
-    metrics, rec_s = evaluate_ranking(model, train, test_frame, k)
+    metrics, rec_s = evaluate_ranking(model, train, test_frame, k, rules)
     return _result(model, fit_s, rec_s, metrics)
 
 
@@ -245,10 +271,14 @@ def run_protocol(
     k: int = 10,
     seed: int = 42,
     source: Path | None = None,
+    rules: Rules = NO_RULES,
 ) -> dict[str, Any]:
-    """One model's result under `protocol` ('rank', 'loo' or 'rmse')."""
+    """One model's result under `protocol` ('rank', 'loo' or 'rmse'); serving `rules`
+    (dither) reorder the lists of 'rank' only, as the others do not rank a served list."""
+    if rules.active and protocol != "rank":
+        raise ValueError(f"dither applies to the rank protocol only (got {protocol!r})")
     if protocol == "rank":
-        return run_rank(make_model, data, k, seed)
+        return run_rank(make_model, data, k, seed, rules)
     if protocol == "loo":
         return run_loo(make_model, data, k, seed)
     if protocol == "rmse":

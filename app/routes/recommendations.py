@@ -14,6 +14,7 @@ from app.deps import ModelDep
 from app.errors import error_responses
 from app.ids import ID_LENGTH
 from app.limits import check_batch_items
+from app.routes.rule_params import RulesDep, ids_of
 from app.schemas import (
     ItemIdPath,
     K,
@@ -64,10 +65,6 @@ def _answered(*errors: int) -> dict[int | str, dict]:
     return {200: {"headers": {MODEL_VERSION_HEADER: header}}, **error_responses(*errors)}
 
 
-def _ids(values: list[str] | None) -> list[str]:
-    return [v for value in values or [] for v in value.split(",") if v]
-
-
 async def _current_view(request: Request) -> StoreView:
     """The store view, first brought up to date if another worker signalled a write."""
     view: StoreView = request.app.state.view
@@ -97,6 +94,7 @@ async def recommend(
     request: Request,
     user_id: UserIdPath,
     model: ModelDep,
+    rules: RulesDep,
     k: K = 10,
     offset: Offset = 0,
     exclude: Exclude = None,
@@ -108,10 +106,12 @@ async def recommend(
     are left out unless `exclude_seen=false`. A user the model has not seen but who has
     interactions in the store gets a vector folded in from them at once (`strategy:
     fold_in`); a user with no interactions at all gets popular items (`cold_start: true`).
-    Answers are cached until the user's history, the hidden items or the model change."""
+    Rules (see README) reorder the list. Answers are cached until the user's history, the
+    hidden items or the model change."""
     view = await _current_view(request)
-    excluded = _ids(exclude)
+    excluded = ids_of(exclude)
     key = (model.version, user_id, k, offset, tuple(excluded), category, exclude_seen, explain)
+    key += (rules,)
     hidden, hidden_version = view.hidden_state  # one read: the set and its version agree
     stamp = (view.user_version(user_id), hidden_version)
     cache: ResponseCache = request.app.state.responses
@@ -126,6 +126,7 @@ async def recommend(
             explain=explain,
             hidden=hidden,
             hidden_version=hidden_version,
+            rules=rules,
         )
         history = view.history(user_id)
         result = await _compute(
@@ -189,6 +190,7 @@ async def recommend_batch(request: Request, body: RecommendBatchIn, model: Model
         exclude_seen=body.exclude_seen,
         hidden=hidden,
         hidden_version=hidden_version,
+        rules=body.rules(request.app.state.settings),
     )
     histories = view.histories(users)
     results = await run_in_threadpool(model.recommend_many, users, histories, options)
@@ -229,7 +231,7 @@ async def similar(
 ) -> Response:
     """Nearest items by cosine similarity of the model's item embeddings (never the item)."""
     view = await _current_view(request)
-    excluded = _ids(exclude)
+    excluded = ids_of(exclude)
     hidden, hidden_version = view.hidden_state
     items = await _compute(
         model.inline_for(None),

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.serving.rules import NO_RULES, Rules
+
 
 @dataclass(frozen=True)
 class History:
@@ -22,6 +24,8 @@ class History:
     created_at: np.ndarray  # float64 unix seconds when stored
     from_api: np.ndarray  # bool: posted to the API (not imported)
     timestamps: np.ndarray  # float64 unix seconds when the event happened (its own timestamp)
+    kind_codes: np.ndarray | None = None  # int32 into kind_names; None: no kinds known
+    kind_names: Sequence[str] = ()
 
     def __len__(self) -> int:
         return len(self.item_codes)
@@ -29,6 +33,13 @@ class History:
     @property
     def item_ids(self) -> list[str]:
         return [self.item_names[code] for code in self.item_codes.tolist()]
+
+    def of_kinds(self, kinds: Collection[str]) -> np.ndarray:
+        """Which events are of one of `kinds` (e.g. the negative kinds), as a bool mask."""
+        if self.kind_codes is None:
+            return np.zeros(len(self), bool)
+        codes = [code for code, name in enumerate(self.kind_names) if name in kinds]
+        return np.isin(self.kind_codes, codes)
 
     @classmethod
     def empty(cls) -> History:
@@ -86,3 +97,4 @@ class RecommendOptions:
     explain: bool = False
     hidden: Collection[str] = field(default_factory=frozenset)
     hidden_version: int | None = None  # None: unknown, encode `hidden` afresh
+    rules: Rules = NO_RULES  # boost, max_per_category, dither (app/serving/rules.py)

@@ -24,6 +24,7 @@ from app.serving.records import (
     Scores,
 )
 from app.serving.retrieval import Result
+from app.serving.rules import RuleEngine, Rules
 from app.serving.users import UserScoring
 
 FOLD_IN_PROBE = 20  # history length of the stand-in fold-in measured at load
@@ -44,7 +45,8 @@ class ModelService:
         self.version: str | None = bundle.version
         self.popularity = np.log1p(bundle.popularity).astype(np.float32)
         self.plan = plan_for(bundle, settings)
-        self.user_scoring = UserScoring(bundle, self.popularity)
+        self.user_scoring = UserScoring(bundle, self.popularity, settings.negative_kinds)
+        self.rules = RuleEngine(bundle.item_map, bundle.item_genres, settings.rules_head)
         self.exclusions = Exclusions(
             bundle.item_map, bundle.item_genres, settings.category_cache_size
         )
@@ -95,32 +97,71 @@ class ModelService:
         )
         seen = {user: self.user_scoring.seen(histories[user]) for user in user_ids}
         excluded = {
-            user: np.concatenate([shared, seen[user]]) if options.exclude_seen else shared
+            user: np.concatenate(
+                [
+                    shared,
+                    seen[user] if options.exclude_seen else [],
+                    self.user_scoring.negatives(histories[user]),
+                ]
+            ).astype(np.int64)
             for user in user_ids
         }
         wanted = options.offset + options.k
+        fetch = self.rules.pool_size(options.rules, wanted)
         rows = {
             user: row
             for user in dict.fromkeys(user_ids)
             if (row := self.user_scoring.current_row(user, histories[user])) is not None
         }
         answers = self.plan.users.top_many(
-            np.array(list(rows.values()), np.int64), wanted, [excluded[u] for u in rows]
+            np.array(list(rows.values()), np.int64), fetch, [excluded[u] for u in rows]
         )
         found: dict[str, tuple[Result, str]] = {
             user: (answer, "model") for user, answer in zip(rows, answers, strict=True)
         }
         results = []
         for user in user_ids:
+            scores = None
             if user not in found:
                 scores, strategy = self.user_scoring.scores(user, histories[user])
-                found[user] = (top_k(scores, wanted, excluded[user]), strategy)
+                found[user] = (top_k(scores, fetch, excluded[user]), strategy)
             (indices, values), strategy = found[user]
+            if options.rules.active:
+                pool = indices, values
+                indices, values = self._ruled(
+                    user, rows.get(user), scores, pool, wanted, excluded[user], options.rules
+                )
             page = indices[options.offset :], values[options.offset :]
             items = self._items(*page, seen[user] if options.explain else None)
             cold = not len(histories[user])
             results.append(Recommendation(user, self.name, cold, items, strategy, self.version))
         return results
+
+    def _ruled(
+        self,
+        user: str,
+        row: int | None,
+        scores: np.ndarray | None,
+        pool: Result,
+        wanted: int,
+        excluded: np.ndarray,
+        rules: Rules,
+    ) -> Result:
+        """The user's first `wanted` items under `rules`, from their `pool` and, for more,
+        their model row (the served retriever) or the scores of their fold-in/popularity."""
+        if row is not None:
+            users, scorer = self.plan.users, self.bundle.scorer
+            return self.rules.apply(
+                rules, user, wanted, excluded, pool,
+                lambda size: users.top(row, size, excluded),
+                lambda items: scorer.score_pairs(row, items),
+            )  # fmt: skip
+        assert scores is not None
+        return self.rules.apply(
+            rules, user, wanted, excluded, pool,
+            lambda size: top_k(scores, size, excluded),
+            lambda items: scores[items],
+        )  # fmt: skip
 
     def _items(
         self, indices: np.ndarray, values: np.ndarray, history: np.ndarray | None

@@ -58,6 +58,7 @@ class _Columns:
         "created_at": np.float64,
         "from_api": np.bool_,
         "timestamp": np.float64,
+        "kind": np.int32,
     }
 
     def __init__(self) -> None:
@@ -96,6 +97,7 @@ class StoreView:
         self._columns = _Columns()
         self._rows_of_user: dict[str, array.array] = {}
         self._items = _Interned()
+        self._kinds = _Interned()
         self._newest_id = 0
         self._gaps: dict[int, float] = {}  # missing id -> when first missed (monotonic)
         self._seen_token: int | None = None
@@ -187,6 +189,8 @@ class StoreView:
             created_at=data["created_at"][rows],
             from_api=data["from_api"][rows],
             timestamps=data["timestamp"][rows],
+            kind_codes=data["kind"][rows],
+            kind_names=self._kinds.values,
         )
 
     def _apply(self, rows: Sequence[InteractionRow], note_gaps: bool) -> None:
@@ -202,6 +206,7 @@ class StoreView:
             "created_at": [row[5] for row in fresh],
             "from_api": [row[6] == "api" for row in fresh],
             "timestamp": [row[7] for row in fresh],
+            "kind": [self._kinds.code(row[4]) for row in fresh],
         }
         with self._applying:
             first = self._columns.size

@@ -4,7 +4,7 @@ popular items for someone with no usable history. One policy for /recommend and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -19,11 +19,15 @@ def _utc(moment: datetime) -> datetime:
 
 
 class UserScoring:
-    """The staleness policy and the fold-in of one loaded bundle."""
+    """The staleness policy and the fold-in of one loaded bundle. Events of the
+    `negative_kinds` (dislikes) are never folded in as positives: they carry no weight."""
 
-    def __init__(self, bundle: Bundle, popularity: np.ndarray) -> None:
+    def __init__(
+        self, bundle: Bundle, popularity: np.ndarray, negative_kinds: Collection[str]
+    ) -> None:
         self._bundle = bundle
         self._popularity = popularity
+        self._negative_kinds = frozenset(negative_kinds)
         self._trained_at = _utc(datetime.fromisoformat(bundle.created_at)).timestamp()
         self._trained_through = bundle.manifest.get("dataset", {}).get("latest_interaction_id")
         # (item names of a store view, their indices in this bundle): see History
@@ -45,6 +49,19 @@ class UserScoring:
         """Indices of the history's items this bundle knows (repeats kept)."""
         items = self.history_items(history)
         return items[items >= 0]
+
+    def negatives(self, history: History) -> np.ndarray:
+        """Indices of the items the user gave negative feedback (never recommended to them)."""
+        items = self.history_items(history)[history.of_kinds(self._negative_kinds)]
+        return items[items >= 0]
+
+    def _has_newer(self, history: History) -> bool:
+        """Whether the model was trained without some of these events: by interaction id when
+        it was trained from the store, else API events stored after the bundle was made."""
+        if self._trained_through is not None:
+            return bool((history.ids > self._trained_through).any())
+        newer = history.from_api & (history.created_at > self._trained_at)
+        return bool(newer.any())
 
     def _has_newer(self, history: History) -> bool:
         """Whether the model was trained without some of these events: by interaction id when
@@ -70,7 +87,7 @@ class UserScoring:
         # training ranks a user's rows by recency
         order = np.lexsort((history.ids, history.timestamps))
         items = self.history_items(history)[order]
-        known = items >= 0
+        known = (items >= 0) & ~history.of_kinds(self._negative_kinds)[order]
         if known.any():
             try:
                 scores = self._bundle.scorer.fold_in(

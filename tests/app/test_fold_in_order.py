@@ -30,7 +30,7 @@ def test_fold_in_orders_the_history_by_event_time(tmp_path: Path) -> None:
     history = History(items, list(bundle.item_map.ids), np.ones(n, np.float32),
                       np.zeros(n, bool), arrived, np.zeros(n), np.ones(n, bool),
                       happened)  # fmt: skip
-    scoring = UserScoring(bundle, np.zeros(len(bundle.item_map), np.float32))
+    scoring = UserScoring(bundle, np.zeros(len(bundle.item_map), np.float32), ())
 
     scores, strategy = scoring.scores("newcomer", history)
 

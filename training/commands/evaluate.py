@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.serving.rules import Rules
 from training.commands.params import (
     add_param_arguments,
     params_per_model,
@@ -49,6 +50,12 @@ def models_for(protocol: str, names: str) -> list[str]:
     return [name for name, cls in MODELS.items() if task in cls.tasks]
 
 
+def serving_rules(params: dict[str, Any]) -> Rules:
+    """The serving rules among `params` (taken out of them: they are no model's), so that
+    `--param dither=1.5` measures what the server's dither costs in ranking quality."""
+    return Rules(dither=float(params.pop("dither", 1.0)))
+
+
 def format_table(results: list[dict[str, Any]]) -> str:
     metric_names = list(dict.fromkeys(m for r in results for m in r["metrics"]))
     header = ["model", *metric_names, "fit s", "rec s"]
@@ -75,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     from training.protocols import run_protocol
 
     names = models_for(args.protocol, args.models)
-    shares = params_per_model(names, requested_params(args))
+    params = requested_params(args)
+    rules = serving_rules(params)
+    shares = params_per_model(names, params)
     preparation = preparation_options(args)
     data = prepare(dataset_from_args(args.dataset, args), preparation)
     source = Path(args.dataset) if Path(args.dataset).is_dir() else None
@@ -93,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
             return made[-1]
 
         results.append(
-            run_protocol(args.protocol, make, data, k=args.k, seed=args.seed, source=source)
+            run_protocol(
+                args.protocol, make, data, k=args.k, seed=args.seed, source=source, rules=rules
+            )
         )
         histories[name] = models[-1].history
     payload = {"dataset": str(args.dataset), "protocol": args.protocol, "k": args.k,

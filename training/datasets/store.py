@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 from sqlalchemy import func, select
 
+from app.config import get_settings
 from app.store.session import create_store_engine, init_schema
 from app.store.tables import Interaction, Item, User
 from training.interactions import Interactions
@@ -12,9 +15,17 @@ from training.interactions import Interactions
 RATING_KIND = "rating"  # the store's kind of a rating; every other kind is an implicit event
 
 
-def load_store(database_url: str, up_to_id: int | None = None) -> Interactions:
+def load_store(
+    database_url: str,
+    up_to_id: int | None = None,
+    negative_kinds: Collection[str] | None = None,
+) -> Interactions:
     """Every interaction on a visible item (with id <= `up_to_id`, when given), with item
-    titles and genres. A row's kind decides `is_rating`: only kind "rating" is a rating."""
+    titles and genres. A row's kind decides `is_rating`: only kind "rating" is a rating.
+    Rows of `negative_kinds` (default: RECO_NEGATIVE_KINDS, e.g. dislikes) are left out: no
+    model may learn them as positives."""
+    if negative_kinds is None:
+        negative_kinds = get_settings().negative_kinds
     engine = create_store_engine(database_url)
     init_schema(engine)
     query = (
@@ -27,7 +38,7 @@ def load_store(database_url: str, up_to_id: int | None = None) -> Interactions:
         )
         .join(User, Interaction.user_id == User.id)
         .join(Item, Interaction.item_id == Item.id)
-        .where(Item.hidden.is_(False))
+        .where(Item.hidden.is_(False), Interaction.kind.not_in(list(negative_kinds)))
         .order_by(Interaction.id)
     )
     if up_to_id is not None:
