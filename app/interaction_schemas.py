@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.experiments.assignment import RECOMMENDATION_ID_PATTERN
 from app.ids import ExternalId
 from app.limits import KIND_LENGTH, MAX_BATCH_INTERACTIONS, TIMESTAMP_TEXT_LENGTH, VALUE_BOUND
 from app.request_body import RequestBody
@@ -94,6 +95,13 @@ class InteractionIn(RequestBody):
         if seconds is not None and not MIN_TIMESTAMP <= seconds <= MAX_TIMESTAMP:
             raise ValueError("timestamp must be between 1970 and 2100")
         return value
+
+    recommendation_id: str | None = Field(
+        None,
+        pattern=RECOMMENDATION_ID_PATTERN,
+        description="the `recommendation_id` of the /recommend answer that led to this event: "
+        "attributes it to that list's experiment arm",
+    )
 
     def row(self) -> dict[str, object]:
         """The store row, with the timestamp as unix seconds (now when absent)."""

@@ -194,7 +194,8 @@ class MetricsMiddleware:
 
 
 class ServingCounters:
-    """Live-serving figures: fold-ins, cold starts, reloads, requests per model version."""
+    """Live-serving figures: fold-ins, cold starts, reloads, requests per model version,
+    experiment arms."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.strategies = Counter(
@@ -214,5 +215,19 @@ class ServingCounters:
             "reco_model_requests",
             "requests answered per model",
             ["model", "version"],
+            registry=registry,
+        )
+        # an experiment's lists and the events attributed to them, per worker since its start
+        # (the store holds the totals of the report)
+        self.experiment_impressions = Counter(
+            "reco_experiment_impressions",
+            "lists answered by an experiment arm",
+            ["experiment", "arm"],
+            registry=registry,
+        )
+        self.experiment_events = Counter(
+            "reco_experiment_events",
+            "events attributed to an experiment arm",
+            ["experiment", "arm"],
             registry=registry,
         )

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query, Request
 
 from app.deps import SessionDep
 from app.errors import NotFound, error_responses
+from app.experiments.assignment import experiment_recommendations
 from app.interaction_schemas import InteractionBatchIn, InteractionsBody
 from app.schemas import StoredOut, UserIdPath, UserInteractionsOut
+from app.store.experiments import attribute_events
 from app.store.repository import add_interactions, user_exists, user_interactions
 
 router = APIRouter(tags=["interactions"])
@@ -28,7 +30,10 @@ def post_interactions(request: Request, body: InteractionsBody, session: Session
     after the commit, when recommendations from every worker already take the events into
     account. Unknown users and items are created on the fly."""
     events = body.interactions if isinstance(body, InteractionBatchIn) else [body]
+    quoted = experiment_recommendations(event.recommendation_id for event in events)
+    attributed = attribute_events(session, quoted)  # committed with the events
     stored = add_interactions(session, [event.row() for event in events])
+    request.app.state.experiments.attributed(attributed)
     request.app.state.view.changed()
     return {"stored": stored}
 

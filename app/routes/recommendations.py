@@ -12,6 +12,7 @@ from pydantic import StringConstraints
 
 from app.deps import ModelDep
 from app.errors import error_responses
+from app.experiments.routing import recommend_routed, route_user, served_body
 from app.ids import ID_LENGTH
 from app.limits import check_batch_items
 from app.routes.rule_params import RulesDep, ids_of
@@ -109,6 +110,7 @@ async def recommend(
     Rules (see README) reorder the list. Answers are cached until the user's history, the
     hidden items or the model change."""
     view = await _current_view(request)
+    model, assignment = route_user(request, user_id, model)
     excluded = ids_of(exclude)
     key = (model.version, user_id, k, offset, tuple(excluded), category, exclude_seen, explain)
     key += (rules,)
@@ -139,7 +141,7 @@ async def recommend(
     else:
         request.app.state.metrics.serving.cached_answers.inc()
     _count(request, answer.strategy, answer.cold_start)
-    return _json(answer.body, model.version)
+    return _json(served_body(request, user_id, answer.body, assignment), model.version)
 
 
 def _json(body: bytes, version: str | None) -> Response:
@@ -193,10 +195,10 @@ async def recommend_batch(request: Request, body: RecommendBatchIn, model: Model
         rules=body.rules(request.app.state.settings),
     )
     histories = view.histories(users)
-    results = await run_in_threadpool(model.recommend_many, users, histories, options)
+    results, tags = await recommend_routed(request, users, histories, options, model)
     for result in results:
         _count(request, result.strategy, result.cold_start)
-    rendered = {result.user_id: _render(result, False) for result in results}
+    rendered = {r.user_id: {**tags[r.user_id], **_render(r, False)} for r in results}
     answer = {
         "model": model.name,
         "version": model.version,
