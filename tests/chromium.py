@@ -54,8 +54,9 @@ class Page:
         self.failed: list[str] = []  # "url: reason" of requests that got no answer
         self.blocked: list[str] = []  # URLs the page's own Content-Security-Policy stopped
         self.errors: list[str] = []  # uncaught JavaScript exceptions
+        self.console: list[str] = []  # console errors: console.error, CSP reports, 4xx/5xx loads
         self._urls: dict[str, str] = {}
-        for domain in ("Page", "Network", "Runtime"):
+        for domain in ("Page", "Network", "Runtime", "Log"):
             self.send(f"{domain}.enable")
 
     def send(self, method: str, **params: Any) -> dict[str, Any]:
@@ -80,6 +81,12 @@ class Page:
                 self.blocked.append(url)
             else:
                 self.failed.append(f"{url}: {params.get('errorText')}")
+        elif event == "Runtime.consoleAPICalled" and params["type"] == "error":
+            self.console.append(
+                " ".join(str(a.get("value", a.get("description"))) for a in params["args"])
+            )
+        elif event == "Log.entryAdded" and params["entry"]["level"] == "error":
+            self.console.append(f"{params['entry'].get('url', '')}: {params['entry']['text']}")
         elif event == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
             self.errors.append(details.get("exception", {}).get("description") or details["text"])
@@ -100,7 +107,7 @@ class Page:
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"timed out after {timeout} s waiting for {expression}; page errors: "
-                    f"{self.errors}; failed requests: {self.failed}"
+                    f"{self.errors}; console: {self.console}; failed requests: {self.failed}"
                 )
             time.sleep(0.2)
         return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 import shutil
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import pandas as pd
 
 from app.serving.bundle import (
     FORMAT_VERSION,
+    HISTORY,
     MANIFEST,
     TEMP_PREFIX,
     load_bundle,
@@ -53,6 +55,15 @@ def _item_meta(train: EncodedInteractions, items: pd.DataFrame) -> dict[str, lis
     return {"titles": [titles.get(i, "") for i in ids], "genres": [genres.get(i, "") for i in ids]}
 
 
+def _history(model: Recommender) -> list[dict[str, float | None]]:
+    """The model's per-epoch figures as JSON (a non-finite value as null), for the curves the
+    dashboard draws."""
+    return [
+        {name: float(v) if math.isfinite(v) else None for name, v in epoch.items()}
+        for epoch in model.history.epochs
+    ]
+
+
 def export_bundle(
     model: Recommender,
     train: EncodedInteractions,
@@ -87,6 +98,7 @@ def export_bundle(
         train.user_map.save(temp / "users.json")
         train.item_map.save(temp / "items.json")
         (temp / "item_meta.json").write_text(json.dumps(_item_meta(train, items)))
+        (temp / HISTORY).write_text(json.dumps(_history(model)))
         keras_model = model.keras_model()
         if keras_model is not None:
             keras_model.save(temp / "model.keras")

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+HISTORY = "history.json"  # per-epoch training figures; bundles before it have none
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 TEMP_PREFIX = ".tmp-"
 

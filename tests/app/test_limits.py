@@ -173,9 +173,10 @@ def test_limits_timestamps_the_schema_allows_are_accepted(client: TestClient, st
 
 
 def test_limits_widest_query_fits_the_request_line(mf_artifacts: Path, tmp_path: Path) -> None:
-    """The longest GET the schema allows (ids, exclusions, category and model of four-byte
-    characters, percent-encoded) reaches the app and gets a JSON answer, not uvicorn's plain
-    text 400 for a request line past ~64 KiB; one exclusion more is a JSON 422."""
+    """The longest GET the schema allows (ids, exclusions, boosted items, categories and model
+    of four-byte characters, percent-encoded, and every rule) reaches the app and gets a
+    JSON answer, not uvicorn's plain text 400 for a request line past ~64 KiB; one
+    exclusion more is a JSON 422."""
     import httpx
 
     from tests.serve import running_server
@@ -184,7 +185,9 @@ def test_limits_widest_query_fits_the_request_line(mf_artifacts: Path, tmp_path:
     env = {"RECO_ARTIFACTS_DIR": str(mf_artifacts),
            "RECO_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}"}  # fmt: skip
     with running_server(env) as server:
-        params = {"exclude": [wide] * 32, "category": wide[:64], "k": 1000, "offset": 10_000}
+        params = {"exclude": [wide] * 32, "category": wide[:64], "k": 1000, "offset": 10_000,
+                  "boost_items": [wide] * 4, "boost_category": wide[:64], "boost_weight": -0.5,
+                  "max_per_category": 1000, "dither": 1.5, "dither_seed": 2**31 - 1}  # fmt: skip
         widest = httpx.get(f"{server.base}/recommend/{wide}", params=params, timeout=30)
         assert widest.status_code == 200 and "items" in widest.json()
         params["exclude"] = [wide] * 33
