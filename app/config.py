@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     ranking_candidates: int = Field(
         1000, ge=1, description="items that mlp/neumf rank after the retrieval stage proposes them"
     )
+    lifecycle_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="how often each worker reads the fleet's model pointers in the store "
+        "(activate, reload and rollback reach every worker of every replica within one poll)",
+    )
     store_refresh_seconds: float = Field(
         1.0, gt=0, le=3600, description="how often the in-memory store view looks for writes"
     )

@@ -15,14 +15,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.config import Settings, get_settings
 from app.docs import install_docs
 from app.errors import install_error_handlers
-from app.experiments.runtime import ExperimentRuntime
 from app.limits import BodyLimitMiddleware
 from app.memory import fix_mmap_threshold
 from app.metrics import Metrics, MetricsMiddleware
 from app.openapi import install_openapi
-from app.routes import catalog, dashboard, interactions, models, ops, recommendations, reports
-from app.routes import experiments as experiment_routes
+from app.routes import catalog, interactions, models, ops, recommendations
 from app.serving.fallback import StoreFallback
+from app.serving.lifecycle import LifecycleFollower
 from app.serving.response_cache import ResponseCache
 from app.serving.signal import ChangeSignal, signal_path
 from app.serving.state import ModelState
@@ -42,7 +41,6 @@ TAGS = [
     {"name": "catalog", "description": "Items and user summaries."},
     {"name": "models", "description": "Loaded model bundles; admin reload and activation."},
     {"name": "operations", "description": "Liveness, readiness, Prometheus metrics."},
-    {"name": "experiments", "description": "A/B tests of models: arms, reports, stop."},
 ]
 
 
@@ -65,17 +63,19 @@ def load_models(app: FastAPI) -> None:
     app.state.metrics.set_model(state.active)
 
 
-def start_experiments(app: FastAPI) -> ExperimentRuntime:
-    """Route users to the running experiment's arms (state in the store, polled)."""
-    serving = app.state.metrics.serving
-    runtime = ExperimentRuntime(
+def follow_lifecycle(app: FastAPI) -> LifecycleFollower:
+    """Serve what the fleet's pointers in the store name, from the start (when an operator
+    chose a version) and from then on."""
+    settings: Settings = app.state.settings
+    follower = LifecycleFollower(
         app.state.sessionmaker,
         app.state.models,
-        app.state.settings.artifacts_dir,
-        (serving.experiment_impressions, serving.experiment_events),
+        settings.artifacts_dir,
+        app.state.metrics.set_model,
+        settings.lifecycle_poll_seconds,
     )
-    runtime.refresh()
-    return runtime
+    follower.sync()
+    return follower
 
 
 def load_store_view(app: FastAPI) -> StoreView:
@@ -103,15 +103,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.fallback = StoreFallback(app.state.sessionmaker)
     app.state.view = load_store_view(app)
     load_models(app)
-    app.state.experiments = start_experiments(app)
+    app.state.lifecycle = follow_lifecycle(app)
     tasks = [
-        asyncio.create_task(app.state.experiments.keep_current()),
         asyncio.create_task(app.state.view.keep_current()),
+        asyncio.create_task(app.state.lifecycle.keep_following()),
     ]
     yield
     for task in tasks:
         task.cancel()
-    await app.state.experiments.flush()  # nothing counted is lost at shutdown
     engine.dispose()
     app.state.metrics.close()
 
@@ -137,9 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.responses = ResponseCache(settings.response_cache_bytes)
     app.state.metrics.watch(lambda: len(app.state.models.loaded), lambda: app.state.responses.bytes)
     install_error_handlers(app)
-    for module in (recommendations, interactions, catalog, models, reports, ops, dashboard):
+    for module in (recommendations, interactions, catalog, models, ops):
         app.include_router(module.router)
-    app.include_router(experiment_routes.router)
     install_docs(app)
     install_openapi(app)
     if settings.cors_origins:

@@ -40,8 +40,6 @@ class RecommendOut(BaseModel):
                     "model": "mf",
                     "cold_start": False,
                     "items": [{"item_id": "50", "score": 4.61, "title": "Star Wars (1977)"}],
-                    "recommendation_id": "e1a1-5f0c3a9e2b7d4c18",
-                    "arm": "treatment",
                 }
             ]
         }
@@ -56,13 +54,6 @@ class RecommendOut(BaseModel):
         description="model (trained vector), fold_in (computed from the store now) or popularity"
     )
     items: list[ScoredItemOut]
-    recommendation_id: str = Field(
-        description="this list's id, new for every answer: send it with the interactions it "
-        "caused (POST /interactions) to attribute them to the list's experiment arm"
-    )
-    arm: str | None = Field(
-        description="the experiment arm that answered (null: no experiment, or `?model=` chose)"
-    )
 
 
 class RecommendBatchIn(RulesIn):
@@ -78,10 +69,7 @@ class RecommendBatchIn(RulesIn):
 
 
 class RecommendBatchOut(BaseModel):
-    model: str = Field(
-        description="the model asked for; while an experiment runs, each "
-        "result names the arm's model that answered it"
-    )
+    model: str
     version: str | None = None
     results: list[RecommendOut]
 
@@ -152,12 +140,27 @@ class StoreCountsOut(BaseModel):
     interactions: int
 
 
+class RolloutOut(BaseModel):
+    """This worker against the fleet's model pointer in the store."""
+
+    revision: int = Field(description="the fleet's lifecycle revision applied (0: none yet)")
+    wanted: str | None = Field(
+        description="the version the fleet points at (null: no operator choice yet, so each "
+        "worker serves the newest valid bundle it found at start-up)"
+    )
+    following: bool = Field(description="whether this worker serves the wanted version")
+    problem: str | None = Field(
+        None, description="a pointed-to bundle this worker cannot load (it keeps serving)"
+    )
+
+
 class ReadyOut(BaseModel):
     ready: bool
     model: str | None
-    version: str | None
+    version: str | None = Field(description="the bundle version this worker serves")
     kind: str | None
     fallback: str | None = Field(None, description="what serves when no bundle is loaded")
+    rollout: RolloutOut
     store: StoreCountsOut
 
 
@@ -228,5 +231,6 @@ class ModelsOut(BaseModel):
 
 class ReloadOut(BaseModel):
     active: str
-    previous: str | None
-    changed: bool
+    previous: str | None = Field(description="the fleet's rollback target after this change")
+    changed: bool = Field(description="whether this worker served another version before")
+    revision: int = Field(description="the fleet's lifecycle revision this change wrote")

@@ -1,16 +1,24 @@
-"""GET /models, and the admin routes that swap models: reload and activate."""
+"""GET /models, and the admin routes that swap models fleet-wide: reload, activate, rollback.
+
+Each verifies the bundle on the worker that takes the request, writes the fleet's pointer in
+the store (app/store/lifecycle.py) and applies it there at once; every other worker of every
+replica follows within one poll (app/serving/lifecycle.py)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from app.deps import AdminDep, SettingsDep, StateDep
-from app.errors import ApiError, error_responses
+from app.deps import AdminDep, SessionDep, SettingsDep, StateDep
+from app.errors import ApiError, NotFound, ServiceUnavailable, error_responses
 from app.schemas import ModelsOut, ReloadOut
 from app.serving.bundle import BundleError, list_bundles, newest_bundle_manifest
+from app.serving.lifecycle import LifecycleFollower
 from app.serving.state import ModelState
+from app.store.lifecycle import point_to, read_pointers
 
 router = APIRouter(tags=["models"])
 Version = Annotated[
@@ -52,8 +60,11 @@ def get_models(state: StateDep, settings: SettingsDep) -> dict:
     return {"active": state.active_version, "models": models}
 
 
-def _swap(request: Request, state: ModelState, version: str) -> dict:
-    """Verify and activate bundle `version`; a damaged bundle is refused, nothing changes."""
+def _swap(
+    request: Request, state: ModelState, session: Session, version: str, changed_by: str
+) -> dict:
+    """Verify bundle `version` here, point the fleet at it and apply that here; a damaged
+    bundle is refused (409) and nothing changes, here or in the store."""
     counters = request.app.state.metrics.serving
     previous = state.active_version
     try:
@@ -61,10 +72,20 @@ def _swap(request: Request, state: ModelState, version: str) -> dict:
     except BundleError as error:
         counters.reloads.labels("refused").inc()
         raise BundleRefused(f"bundle {version} refused: {error}") from None
-    state.add(service, activate=True)
-    request.app.state.metrics.set_model(service)
+    try:
+        pointers = point_to(session, version, service.name, changed_by, serving=previous)
+    except SQLAlchemyError as error:
+        raise ServiceUnavailable(f"store unavailable: {type(error).__name__}") from None
+    follower: LifecycleFollower = request.app.state.lifecycle
+    state.add(service, activate=False)  # already verified: the follower need not load it again
+    follower.apply(pointers)
     counters.reloads.labels("swapped" if version != previous else "unchanged").inc()
-    return {"active": version, "previous": previous, "changed": version != previous}
+    return {
+        "active": version,
+        "previous": pointers.previous,
+        "changed": version != previous,
+        "revision": pointers.revision,
+    }
 
 
 @router.post(
@@ -73,15 +94,16 @@ def _swap(request: Request, state: ModelState, version: str) -> dict:
     dependencies=[AdminDep],
     summary="Load the newest bundle and swap it in",
     operation_id="reloadModel",
-    responses=error_responses(401, 403, 409),
+    responses=error_responses(401, 403, 409, 503),
 )
-def reload(request: Request, state: StateDep, settings: SettingsDep) -> dict:
+def reload(request: Request, state: StateDep, settings: SettingsDep, session: SessionDep) -> dict:
     """Verifies the newest bundle completely before swapping; in-flight requests finish on
-    the model they started with. A damaged newest bundle gets 409 and the old model stays."""
+    the model they started with. A damaged newest bundle gets 409 and the old model stays.
+    Every worker of every replica follows within RECO_LIFECYCLE_POLL_SECONDS."""
     manifest = newest_bundle_manifest(settings.artifacts_dir)
     if manifest is None:
         raise BundleRefused(f"no bundle in {settings.artifacts_dir}")
-    return _swap(request, state, manifest["version"])
+    return _swap(request, state, session, manifest["version"], "reload")
 
 
 @router.post(
@@ -90,7 +112,29 @@ def reload(request: Request, state: StateDep, settings: SettingsDep) -> dict:
     dependencies=[AdminDep],
     summary="Roll back or forward to a bundle",
     operation_id="activateModel",
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422, 503),
 )
-def activate(request: Request, version: Version, state: StateDep) -> dict:
-    return _swap(request, state, version)
+def activate(request: Request, version: Version, state: StateDep, session: SessionDep) -> dict:
+    """Verifies the bundle, then points the whole fleet at it (see reload)."""
+    return _swap(request, state, session, version, "activate")
+
+
+@router.post(
+    "/admin/rollback",
+    response_model=ReloadOut,
+    dependencies=[AdminDep],
+    summary="Roll the fleet back to the version served before the last change",
+    operation_id="rollbackModel",
+    responses=error_responses(401, 403, 409, 503),
+)
+def rollback(request: Request, state: StateDep, session: SessionDep) -> dict:
+    """The fleet's previous version becomes active again (and the one it replaces becomes
+    the previous: a second rollback undoes the first). 409 when there is nothing to roll
+    back to or its bundle no longer loads."""
+    target = read_pointers(session).previous or state.previous_version
+    if target is None:
+        raise BundleRefused("nothing to roll back to: no version was served before this one")
+    try:
+        return _swap(request, state, session, target, "rollback")
+    except NotFound:
+        raise BundleRefused(f"cannot roll back to {target}: its bundle is gone") from None

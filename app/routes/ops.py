@@ -11,6 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.deps import SessionDep, StateDep
 from app.errors import ServiceUnavailable, error_responses
 from app.schemas import HealthOut, ReadyOut
+from app.serving.lifecycle import LifecycleFollower
+from app.serving.state import ModelState
 from app.store.repository import store_stats
 
 router = APIRouter(tags=["operations"])
@@ -31,6 +33,12 @@ _READY_EXAMPLE = {
     "version": "20260101T000000000000Z-mf",
     "kind": "dot",
     "fallback": None,
+    "rollout": {
+        "revision": 3,
+        "wanted": "20260101T000000000000Z-mf",
+        "following": True,
+        "problem": None,
+    },
     "store": {"users": 943, "items": 1682, "interactions": 100000},
 }
 _METRICS_TEXT_EXAMPLE = (
@@ -66,9 +74,11 @@ async def health() -> dict:
     operation_id="ready",
     responses={200: _example(_READY_EXAMPLE), **error_responses(503)},
 )
-def ready(state: StateDep, session: SessionDep) -> Response:
+def ready(request: Request, state: StateDep, session: SessionDep) -> Response:
     """200 while the store answers, with or without a model bundle (`fallback` says what
-    serves without one); 503 when the store does not answer."""
+    serves without one); 503 when the store does not answer. `rollout` compares what this
+    worker serves with the fleet's pointer (a bundle it cannot load is named there, while
+    it keeps serving its version)."""
     try:
         stats = store_stats(session)
     except SQLAlchemyError as error:
@@ -80,9 +90,20 @@ def ready(state: StateDep, session: SessionDep) -> Response:
         "version": model.version if model else None,
         "kind": model.bundle.kind if model else None,
         "fallback": None if model else f"popularity from the store ({state.problem})",
+        "rollout": _rollout(request.app.state.lifecycle, state),
         "store": stats,
     }
     return JSONResponse(body)
+
+
+def _rollout(follower: LifecycleFollower, state: ModelState) -> dict:
+    wanted = follower.pointers.active
+    return {
+        "revision": follower.pointers.revision,
+        "wanted": wanted,
+        "following": wanted is None or wanted == state.active_version,
+        "problem": follower.problem,
+    }
 
 
 @router.get(

@@ -29,6 +29,7 @@ class Held:
     loaded: dict[str, ModelService] = field(default_factory=dict)  # oldest loaded first
     active_version: str | None = None
     previous_version: str | None = None  # activated before the active one: the rollback
+    pins: dict[str, str] = field(default_factory=dict)  # model name -> version ?model= gets
 
 
 @dataclass
@@ -67,9 +68,17 @@ class ModelState:
                 active, previous = service.version, active
             loaded = {v: s for v, s in held.loaded.items() if v != service.version}
             loaded[service.version] = service  # type: ignore[index]
-            self._held = Held(self._retained(loaded, {active, previous}), active, previous)
+            pinned = {active, previous, *held.pins.values()}
+            self._held = Held(self._retained(loaded, pinned), active, previous, held.pins)
             if activate:
                 self.problem = None
+
+    def pin(self, pins: dict[str, str]) -> None:
+        """Name the version `?model=<name>` answers from, per name; pinned versions are never
+        evicted (they load with `add`)."""
+        with self._lock:
+            held = self._held
+            self._held = Held(held.loaded, held.active_version, held.previous_version, pins)
 
     def _retained(
         self, loaded: dict[str, ModelService], pinned: set[str | None]
@@ -84,7 +93,7 @@ class ModelState:
 
     def get(self, selector: str | None) -> ModelService | None:
         """The active model; or the one named by version; or by model name: the active one
-        if it has that name, else the newest loaded of that name."""
+        if it has that name, else the version pinned for it, else the newest loaded of it."""
         held = self._held
         active = held.loaded.get(held.active_version) if held.active_version else None
         if not selector:
@@ -94,6 +103,8 @@ class ModelState:
             return loaded[selector]
         if active is not None and active.name == selector:
             return active
+        if held.pins.get(selector) in loaded:
+            return loaded[held.pins[selector]]
         by_name = [s for s in loaded.values() if s.name == selector]
         if not by_name:
             names = sorted({s.name for s in loaded.values()} | set(loaded))

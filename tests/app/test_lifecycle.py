@@ -64,7 +64,7 @@ def test_reload_swaps_in_a_newer_bundle_and_activate_rolls_back(artifacts, tmp_p
         old = client.get("/models").json()["active"]
         newer = _add_popularity(artifacts)
         swapped = client.post("/admin/reload", headers=KEY).json()
-        assert swapped == {"active": newer.name, "previous": old, "changed": True}
+        assert swapped == {"active": newer.name, "previous": old, "changed": True, "revision": 1}
         assert client.get("/recommend/0").json()["model"] == "popularity"
         listing = client.get("/models").json()
         assert listing["active"] == newer.name and len(listing["models"]) == 2
@@ -257,7 +257,12 @@ def test_retrain_reload_cycles_keep_memory_bounded_and_rollback_answers(tmp_path
         assert after < 1.1 * before, f"RSS {before} KiB -> {after} KiB over 20 cycles"
         rolled_back = versions[10]  # evicted long ago: loads again from disk
         activated = http.post(f"/admin/models/{rolled_back}/activate", headers=KEY).json()
-        assert activated == {"active": rolled_back, "previous": versions[-1], "changed": True}
+        assert activated == {
+            "active": rolled_back,
+            "previous": versions[-1],
+            "changed": True,
+            "revision": 25,  # one per reload, then this
+        }
         answer = http.get("/recommend/7", params={"model": "ease"}).json()
         assert answer["version"] == rolled_back
         assert http.get("/recommend/7").json()["version"] == rolled_back

@@ -14,6 +14,7 @@ from sqlalchemy import func, inspect, select
 
 from app.config import Settings
 from app.main import create_app
+from app.store.lifecycle import point_to, read_pointers
 from app.store.repository import add_interactions, item_popularity, seen_item_ids
 from app.store.session import MIGRATIONS, create_store_engine, init_schema, make_sessionmaker
 from app.store.tables import Interaction
@@ -222,3 +223,24 @@ def test_server_killed_mid_write_keeps_every_acknowledged_interaction(tmp_path):
         stored = set(seen_item_ids(session, "k"))
     engine.dispose()
     assert set(acknowledged) <= stored
+
+
+def test_concurrent_pointer_writes_each_get_a_revision(store_url):
+    """Replicas activating at once: every write lands, with its own revision, on SQLite and
+    PostgreSQL; the last one is what the fleet serves."""
+    engine = create_store_engine(store_url)
+    init_schema(engine)
+    sessions = make_sessionmaker(engine)
+    versions = [f"2026010{n}T000000000000Z-als" for n in range(1, 9)]
+
+    def write(version: str) -> int:
+        with sessions() as session:
+            return point_to(session, version, "als", "activate", serving=None).revision
+
+    with ThreadPoolExecutor(4) as pool:
+        revisions = sorted(pool.map(write, versions))
+    with sessions() as session:
+        pointers = read_pointers(session)
+    engine.dispose()
+    assert revisions == list(range(1, 9))
+    assert pointers.revision == 8 and pointers.by_name == {"als": pointers.active}
