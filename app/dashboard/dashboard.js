@@ -12,7 +12,9 @@ const SVG = "http://www.w3.org/2000/svg";
 
 const $ = (selector) => document.querySelector(selector);
 const enc = encodeURIComponent;
-const fmt = (v, digits = 4) => (typeof v === "number" ? String(+v.toPrecision(digits)) : String(v ?? "–"));
+/** A number to `digits` significant digits; anything else as text ("–" for none). */
+const fmt = (v, digits = 4) =>
+  (typeof v === "number" ? String(+v.toPrecision(digits)) : String(v ?? "–"));
 
 /** An element with attributes and children (strings become text, never HTML). */
 function el(tag, attrs = {}, ...children) {
@@ -246,7 +248,10 @@ function sparkline(values, width = 220, height = 40) {
     svg("polyline", { points: points.join(" ") }));
 }
 
-const live = { last: null, series: { "requests / s": [], "mean latency, ms": [], "p95 latency ≤ ms": [] } };
+const live = {
+  last: null, // the previous sample
+  series: { "requests / s": [], "mean latency (ms)": [], "p95 latency ≤ (ms)": [] },
+};
 
 /** Rates and latencies from the counter deltas between this /metrics sample and the last. */
 async function pollMetrics() {
@@ -255,6 +260,7 @@ async function pollMetrics() {
   live.last = now;
   if (!before) return;
   const count = now.count - before.count;
+  if (count < 0) return; // the counters restarted with the server
   const figures = [
     count / ((now.time - before.time) / 1000),
     count ? ((now.sum - before.sum) / count) * 1000 : 0,
@@ -279,7 +285,7 @@ function experimentReport(e) {
   const status = `${e.status ?? ""}${e.winner ? `, winner ${e.winner}` : ""}`;
   const comparisons = (e.comparisons ?? [e.comparison]).filter(Boolean).map((c) =>
     el("li", {}, `${c.arm ?? "treatment"} against ${c.control ?? "control"}: ` +
-      `lift ${fmt(c.lift, 3)}, p-value ${fmt(c.p_value, 3)}`));
+      `lift ${c.lift === null ? "–" : `${fmt(c.lift * 100, 3)} %`}, p-value ${fmt(c.p_value, 3)}`));
   return el("div", { class: "experiment", "data-id": e.id },
     el("h3", {}, `${e.name ?? e.id}${status ? ` (${status})` : ""}`),
     el("table", {}, el("tr", {}, head.map((h) => el("th", {}, h))),

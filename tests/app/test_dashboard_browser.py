@@ -1,7 +1,7 @@
 """/dashboard in a real headless Chromium with no network but 127.0.0.1, over a uvicorn serving
-an als bundle and over one with no bundle (the store's popularity fallback): the page loads with
-no error, asks no other host, shows the same items as GET /recommend, draws the training curves
-and the live traffic. Screenshots go to the test's tmp_path."""
+an `auto` bundle and over one with no bundle (the store's popularity fallback): the page loads
+with no error, asks no other host, shows the same items as GET /recommend, draws the training
+curves, the live traffic and the experiments. Screenshots go to the test's tmp_path."""
 
 from __future__ import annotations
 
@@ -22,20 +22,23 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="chromium is not installed (apt-get install -y chromium; CI does)",
 )
+VERSION = "20260101T000000000000Z-auto"
+CANDIDATES = ("als", "ease", "popularity")
 RULES = ("boost", "max_per_category", "dither")
 RECOMMENDED = "[...document.querySelectorAll('#recommendations li')].map(e => e.dataset.itemId)"
 
 
-def _als_artifacts(folder: Path) -> Path:
-    """An artifacts folder with one als bundle that has a per-epoch history (numpy, fast)."""
+def _auto_artifacts(folder: Path) -> Path:
+    """An artifacts folder with one `auto` bundle chosen among numpy models (fast): it has a
+    per-epoch history (the chosen ease's l2 search) and the candidates it was chosen among."""
     from training.models.base import create_model
     from training.pipeline import train_and_export
 
     artifacts = folder / "artifacts"
     train_and_export(
-        lambda: create_model("als", validation_fraction=0.2, iterations=6),
+        lambda: create_model("auto", candidates=CANDIDATES),
         block_interactions(),
-        artifacts / "20260101T000000000000Z-als",
+        artifacts / VERSION,
         report=False,
     )
     return artifacts
@@ -44,7 +47,7 @@ def _als_artifacts(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def bundled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("dashboard")
-    with running_server(block_store_env(root, _als_artifacts(root))) as running:
+    with running_server(block_store_env(root, _auto_artifacts(root))) as running:
         yield running
 
 
@@ -91,8 +94,10 @@ def test_dashboard_shows_the_model_a_user_and_live_traffic(bundled, page, tmp_pa
     page.goto(f"{bundled.base}/dashboard")
     page.wait_for("document.querySelectorAll('#model-body svg.chart polyline').length > 0")
     card = page.evaluate("document.querySelector('#model-body').innerText")
-    assert "20260101T000000000000Z-als" in card and "ndcg@10" in card and "factors" in card
-    assert "val_ndcg@10" in card  # the curve's legend
+    assert VERSION in card and "ndcg@10" in card and "candidates" in card
+    assert "val_ndcg@10" in card  # a curve's legend
+    chosen = httpx.get(f"{bundled.base}/models/{VERSION}/report").json()["selection"]["chosen"]
+    assert f"{chosen} (chosen)" in card and all(name in card for name in CANDIDATES)
 
     assert _show_user(page, "0") == _recommended(bundled, "0")
     assert page.evaluate("document.querySelectorAll('#history li').length") == 9
@@ -134,11 +139,11 @@ def test_dashboard_rule_toggles_pass_their_parameters(bundled, page):
 
 
 def _experiment_with_traffic(server: Server) -> dict:
-    """An A/A experiment on the als bundle, ten users answered, three of them clicking an item
+    """An A/A experiment on the auto bundle, ten users answered, three of them clicking an item
     of their list; its report once the store counts every impression."""
     arms = [
-        {"name": "control", "model": "als", "weight": 1},
-        {"name": "twin", "model": "als", "weight": 1},
+        {"name": "control", "model": "auto", "weight": 1},
+        {"name": "twin", "model": "auto", "weight": 1},
     ]
     created = httpx.post(
         f"{server.base}/admin/experiments",
