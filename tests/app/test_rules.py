@@ -1,6 +1,7 @@
 """Business rules (boost, max_per_category, dither) with exact expectations: on a hand-made
 popularity bundle whose scores are known, and through the HTTP API of a trained bundle."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from app.serving.bundle import Bundle
 from app.serving.idmap import IdMap
 from app.serving.records import History, RecommendOptions
 from app.serving.rules import Rules, resolve_rules
-from app.serving.scorers import PopularityScorer
+from app.serving.scorers import NCFScorer, PopularityScorer
 from app.serving.service import ModelService
 
 ITEMS = tuple("abcdefghij")  # model scores 10, 9, ..., 1: the list is the alphabet
@@ -77,6 +78,29 @@ def test_demotion_with_a_partial_pool_keeps_the_exact_order():
     the pool grows until the order is exact: a ties g (4) and wins on the lower index."""
     service = _service(rules_head=3)
     assert _top(service, 6, boost_items=("a",), boost_weight=-1.2) == list("bcdefa")
+
+
+def test_boost_enters_a_two_stage_list_that_retrieval_never_proposed():
+    """neumf over a..d: retrieval (the GMF part: 4, 3, 2, 1) proposes 2 candidates, a and b;
+    the full model scores d at 11. Boosting d (spread 4 - 3 = 1) scores it 11 + 0.5."""
+    arrays = {
+        "gmf_user": np.array([[1.0]], np.float32),
+        "gmf_item": np.array([[4.0], [3.0], [2.0], [1.0]], np.float32),
+        "mlp_user": np.array([[1.0]], np.float32),
+        "mlp_item": np.array([[0.0], [0.0], [0.0], [10.0]], np.float32),
+        "mlp_w0": np.array([[0.0], [1.0]], np.float32),
+        "mlp_b0": np.zeros(1, np.float32),
+        "out_w": np.array([1.0, 1.0], np.float32),
+        "out_b": np.zeros(1, np.float32),
+    }
+    service = _service(ranking_candidates=2, rules_head=2)
+    bundle = replace(service.bundle, scorer=NCFScorer(arrays, {}), item_map=IdMap(ITEMS[:4]),
+                     item_genres=GENRES[:4], item_titles=list(ITEMS[:4]))  # fmt: skip
+    service = ModelService(bundle, Settings(ranking_candidates=2, rules_head=2))
+    assert service.plan.route == "two_stage" and _top(service, 2) == ["a", "b"]
+    options = RecommendOptions(k=2, rules=Rules(boost_items=("d",), boost_weight=0.5))
+    items = service.recommend("u", History.empty(), options).items
+    assert [(i.item_id, i.score) for i in items] == [("d", 11.5), ("a", 4.0)]
 
 
 def test_max_per_category_caps_and_fills_the_list():
