@@ -19,7 +19,7 @@ from app.limits import BodyLimitMiddleware
 from app.memory import fix_mmap_threshold
 from app.metrics import Metrics, MetricsMiddleware
 from app.openapi import install_openapi
-from app.routes import catalog, interactions, models, ops, recommendations
+from app.routes import catalog, dashboard, interactions, models, ops, recommendations, reports
 from app.serving.fallback import StoreFallback
 from app.serving.lifecycle import LifecycleFollower
 from app.serving.response_cache import ResponseCache
@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.responses = ResponseCache(settings.response_cache_bytes)
     app.state.metrics.watch(lambda: len(app.state.models.loaded), lambda: app.state.responses.bytes)
     install_error_handlers(app)
-    for module in (recommendations, interactions, catalog, models, ops):
+    for module in (recommendations, interactions, catalog, models, reports, ops, dashboard):
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app)
