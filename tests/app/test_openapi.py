@@ -84,6 +84,7 @@ OPERATIONS = {
     ("get", "/items/{item_id}"): ("getItem", {200, 404, 422}),
     ("get", "/users/{user_id}"): ("getUser", {200, 404, 422}),
     ("get", "/models"): ("listModels", {200}),
+    ("get", "/models/{version}/report"): ("getModelReport", {200, 404, 422}),
     ("post", "/admin/reload"): ("reloadModel", {200, 401, 403, 409, 503}),
     ("post", "/admin/models/{version}/activate"): (
         "activateModel",
