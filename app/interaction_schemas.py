@@ -21,7 +21,7 @@ from pydantic import (
 
 from app.experiments.assignment import RECOMMENDATION_ID_PATTERN
 from app.ids import ExternalId
-from app.limits import KIND_LENGTH, MAX_BATCH_INTERACTIONS, TIMESTAMP_TEXT_LENGTH, VALUE_BOUND
+from app.limits import KIND_PATTERN, MAX_BATCH_INTERACTIONS, TIMESTAMP_TEXT_LENGTH, VALUE_BOUND
 from app.request_body import RequestBody
 
 MIN_TIMESTAMP, MAX_TIMESTAMP = 0.0, 4_102_444_800.0  # 1970-01-01 .. 2100-01-01
@@ -58,7 +58,7 @@ class InteractionIn(RequestBody):
     value: float = Field(1.0, ge=-VALUE_BOUND, le=VALUE_BOUND)
     kind: str = Field(
         "interaction",
-        pattern=rf"^[a-z][a-z0-9_-]{{0,{KIND_LENGTH - 1}}}$",
+        pattern=KIND_PATTERN,
         description="rating (value is the rating), or any event kind: click, play, purchase...",
     )
     timestamp: UnixSeconds | IsoTimestamp | None = Field(

@@ -14,6 +14,7 @@ from app.store.tables import ID_LENGTH
 
 MAX_BATCH_INTERACTIONS = 10_000
 KIND_LENGTH = 32
+KIND_PATTERN = rf"^[a-z][a-z0-9_-]{{0,{KIND_LENGTH - 1}}}$"  # click, play, rating, ...
 VALUE_BOUND = 1e6
 # RFC 3339 with nanoseconds and a numeric offset, the longest that Go, Java or Python write
 TIMESTAMP_TEXT_LENGTH = len("2099-12-31T23:59:59.999999999+14:00")

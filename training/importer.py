@@ -1,18 +1,31 @@
-"""Bulk-load a dataset into the store: one transaction, idempotent, with progress."""
+"""Bulk-load interactions into the store: streamed in chunks, one transaction, idempotent.
+
+A file is read a chunk of rows at a time (training/datasets/stream.py), typed
+(training/datasets/rows.py), its ids resolved against the store per chunk and its rows
+appended with the database's fast path (app/store/bulk.py), so memory does not grow with the
+file. The whole file is one transaction: a bad row (named by its line) or an interrupted
+import leaves the store as it was. Rows already imported (same user, item, kind and
+timestamp) are skipped, so importing the same data twice adds nothing.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Engine, Table
 from tqdm import tqdm
 
 from app.ids import ID_RULE, is_valid_id
-from app.store.repository import CHUNK, ensure_ids, insert_ignoring_duplicates
-from app.store.tables import Interaction, Item, User
-from training.interactions import DatasetError, Interactions
+from app.store.bulk import BulkLoad, bulk_load
+from app.store.tables import Item, User
+from training.datasets.rows import Rows, parse_chunk, rows_of
+from training.datasets.stream import CHUNK_ROWS, TableStream
+from training.interactions import DatasetError, Interactions, empty_items
 
 log = logging.getLogger(__name__)
 
@@ -21,70 +34,81 @@ log = logging.getLogger(__name__)
 class ImportReport:
     rows: int
     new_interactions: int
-    users: int
+    users: int  # distinct users and items of the data (exact below bulk.ID_CACHE_LIMIT)
     items: int
 
 
 def import_interactions(
     engine: Engine, data: Interactions, *, progress: bool = True
 ) -> ImportReport:
-    """Insert users, items (with titles/genres) and interactions; all or nothing.
+    """Import an in-memory dataset: ratings as kind rating, other rows as events."""
+    return import_rows(engine, data.name, [rows_of(data)], empty_items(), progress=progress,
+                       total=len(data))  # fmt: skip
 
-    Rows already imported (same user, item, kind and timestamp) are skipped, so importing the
-    same data twice leaves the store as after the first time. Data with an id that the API
-    could not address (app/ids.py) is refused before anything is written.
-    """
-    frame = data.frame
-    _check_ids(data.name, "user", frame["user"].unique().tolist())
-    _check_ids(data.name, "item", frame["item"].unique().tolist())
-    meta = {
-        row.item: {"title": row.title, "genres": row.genres}
-        for row in data.items.itertuples(index=False)
-    }
-    with engine.begin() as connection:
-        before = connection.scalar(select(func.count(Interaction.id))) or 0
-        users = ensure_ids(connection, User.__table__, frame["user"].unique().tolist())
-        items = ensure_ids(connection, Item.__table__, frame["item"].unique().tolist(), meta)
-        user_ids = frame["user"].map(users).to_numpy()
-        item_ids = frame["item"].map(items).to_numpy()
-        values, stamps = frame["rating"].to_numpy(), frame["timestamp"].to_numpy()
-        kinds = np.where(frame["is_rating"].to_numpy(), "rating", "interaction")
-        bar = tqdm(total=len(frame), unit="rows", desc="import", disable=not progress)
-        for start in range(0, len(frame), CHUNK):
-            stop = start + CHUNK
-            rows = [
-                {
-                    "user_id": int(u),
-                    "item_id": int(i),
-                    "value": float(v),
-                    "kind": str(k),
-                    "timestamp": float(t),
-                    "source": "import",
-                }
-                for u, i, v, k, t in zip(
-                    user_ids[start:stop],
-                    item_ids[start:stop],
-                    values[start:stop],
-                    kinds[start:stop],
-                    stamps[start:stop],
-                    strict=True,
-                )
-            ]
-            insert_ignoring_duplicates(connection, Interaction.__table__, rows)
+
+def import_stream(
+    engine: Engine, stream: TableStream, *, chunk_rows: int = CHUNK_ROWS, progress: bool = True
+) -> ImportReport:
+    """Import a file chunk by chunk; memory follows `chunk_rows`, not the file's size."""
+    parts = (parse_chunk(chunk, stream.path) for chunk in stream.chunks(chunk_rows))
+    return import_rows(engine, str(stream.path), parts, stream.items, progress=progress)
+
+
+def import_rows(
+    engine: Engine,
+    name: str,
+    parts: Iterable[Rows],
+    items: pd.DataFrame,
+    *,
+    progress: bool = True,
+    total: int | None = None,
+) -> ImportReport:
+    """Insert the users, items (titles and genres from `items` or the rows) and interactions
+    of `parts` in one transaction; all or nothing."""
+    meta = _titles(items)
+    count = 0
+    bar = tqdm(total=total, unit="rows", unit_scale=True, desc="import", disable=not progress)
+    with bulk_load(engine) as load:
+        for rows in parts:
+            extra = {**meta, **_titles(rows.meta)} if len(rows.meta) else meta
+            users = _resolve(load, User.__table__, rows.users, name, rows.first_line)
+            items_ = _resolve(load, Item.__table__, rows.items, name, rows.first_line, extra)
+            load.add(users, items_, rows.values, rows.kinds, rows.stamps)
+            count += len(rows)
             bar.update(len(rows))
-        bar.close()
-        after = connection.scalar(select(func.count(Interaction.id))) or 0
-    report = ImportReport(len(frame), after - before, len(users), len(items))
-    log.info("imported %s: %d rows, %d new", data.name, report.rows, report.new_interactions)
+    bar.close()
+    report = ImportReport(count, load.added, load.distinct.get("users", 0),
+                          load.distinct.get("items", 0))  # fmt: skip
+    log.info("imported %s: %d rows, %d new", name, report.rows, report.new_interactions)
     return report
 
 
-def _check_ids(name: str, what: str, ids: list[str]) -> None:
-    """Refuse ids that break the API's id rule: stored, they could never be asked for
-    (`/users/a%2Fb` routes to `/users/a/b`), nor corrected through the API."""
-    bad = [external for external in ids if not is_valid_id(external)]
-    if bad:
-        shown = ", ".join(repr(external) for external in bad[:3])
-        raise DatasetError(
-            name, f"{len(bad):,} {what} id(s) break the rule that {ID_RULE}: {shown}"
-        )
+def _titles(items: pd.DataFrame) -> dict[str, dict[str, str]]:
+    return {row.item: {"title": row.title, "genres": row.genres}
+            for row in items.itertuples(index=False)}  # fmt: skip
+
+
+def _resolve(
+    load: BulkLoad,
+    table: Table,
+    ids: pa.Array,
+    name: str,
+    first_line: int | None,
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+) -> np.ndarray:
+    """Store row ids of a chunk's external ids; ids the API could not address are refused
+    (stored, they could never be asked for, nor corrected through the API)."""
+    encoded = ids.dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    what = table.name.removesuffix("s")
+
+    def check(new: list[str]) -> None:
+        bad = [external for external in new if not is_valid_id(external)]
+        if bad:
+            row = int(np.flatnonzero(codes == names.index(bad[0]))[0])
+            shown = ", ".join(repr(external) for external in bad[:3])
+            reason = f"{len(bad):,} {what} id(s) break the rule that {ID_RULE}: {shown}"
+            raise DatasetError(name, reason, None if first_line is None else first_line + row)
+
+    return load.ids(table, names, extra, check)[codes]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from training.datasets.parsing import id_column, numeric_column, read_delimited
+from training.datasets.stream import TableStream, delimited_stream, read_header
 from training.interactions import DatasetError, Interactions, empty_items
 
 ML100K_GENRES = (
@@ -37,6 +38,31 @@ def load_movielens(folder: Path) -> Interactions:
     else:
         raise DatasetError(folder, f"no MovieLens ratings file; looked for {', '.join(LAYOUTS)}")
     return Interactions(frame, folder.name or str(folder), items)
+
+
+def movielens_stream(folder: Path) -> TableStream:
+    """The ratings of a MovieLens folder in chunks, with its titles and genres beside."""
+    folder = Path(folder)
+    roles = dict(zip(_COLUMNS, _COLUMNS, strict=True))
+    if (folder / "u.data").is_file():
+        stream = delimited_stream(folder / "u.data", "\t", roles, names=_COLUMNS,
+                                  encoding="latin1")  # fmt: skip
+        items = _ml100k_items(folder)
+    elif (folder / "ratings.dat").is_file():  # "::" separated: ":" with empty fields between
+        names = ["user", "_1", "item", "_2", "rating", "_3", "timestamp"]
+        stream = delimited_stream(folder / "ratings.dat", ":", roles, names=names,
+                                  encoding="latin1")  # fmt: skip
+        items = _movies(folder / "movies.dat", "::", header=False)
+    elif (folder / "ratings.csv").is_file():
+        path = folder / "ratings.csv"  # the first four columns, whatever their names
+        header = read_header(path, ",", "latin1")
+        roles = dict(zip(_COLUMNS, header, strict=False))
+        stream = delimited_stream(path, ",", roles, encoding="latin1")
+        items = _movies(folder / "movies.csv", ",", header=True)
+    else:
+        raise DatasetError(folder, f"no MovieLens ratings file; looked for {', '.join(LAYOUTS)}")
+    stream.items = items
+    return stream
 
 
 def _ratings(path: Path, sep: str, *, header: bool) -> pd.DataFrame:

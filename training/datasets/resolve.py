@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from training.interactions import DatasetError, Interactions
+
+if TYPE_CHECKING:
+    from training.datasets.stream import TableStream
 
 CHOICES = "'synthetic', 'store', a MovieLens folder, or a .csv/.tsv/.parquet/.jsonl file"
 
@@ -37,4 +40,23 @@ def load_dataset(
         from training.datasets.tabular import load_table
 
         return load_table(path, columns, sep)
+    raise DatasetError(spec, f"no such dataset; expected {CHOICES}")
+
+
+def dataset_stream(
+    spec: str, *, columns: dict[str, str] | None = None, sep: str | None = None
+) -> TableStream | None:
+    """The file or MovieLens folder `spec` names, in chunks; None for 'synthetic' and 'store',
+    which are made in memory."""
+    if spec in ("synthetic", "store"):
+        return None
+    path = Path(spec)
+    if path.is_dir():
+        from training.datasets.movielens import movielens_stream
+
+        return movielens_stream(path)
+    if path.is_file():
+        from training.datasets.tabular import table_stream
+
+        return table_stream(path, columns, sep)
     raise DatasetError(spec, f"no such dataset; expected {CHOICES}")
