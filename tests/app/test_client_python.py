@@ -32,6 +32,10 @@ def _cases(m: ModuleType, version: str) -> dict[str, list[Case]]:
     """Per generated operation module: calls and what they must answer. An expected model
     name starts with a capital letter; anything else is the error code of an ErrorResponse."""
     interaction = m.InteractionIn(user_id="new", item_id="1")
+
+    def arm(name: str, model: str = "mf") -> Any:
+        return m.ArmIn(name=name, model=model, weight=1.0)
+
     return {
         "recommendations.recommend": [
             ({"user_id": "0", "k": 3}, 200, "RecommendOut"),
@@ -83,6 +87,34 @@ def _cases(m: ModuleType, version: str) -> dict[str, list[Case]]:
             ({"version": version}, 200, "ReloadOut"),
             ({"version": "20990101T000000000000Z-mf"}, 404, "not_found"),
             ({"version": version, "client": "anonymous"}, 401, "unauthorized"),
+        ],
+        "experiments.create_experiment": [
+            ({"body": m.ExperimentIn(name="a/a", arms=[arm("a"), arm("b")])}, 201, "ExperimentOut"),
+            ({"body": m.ExperimentIn(name="a/a", arms=[arm("a"), arm("b")])}, 409, "conflict"),
+            (
+                {"body": m.ExperimentIn(name="x", arms=[arm("a", "no"), arm("b")])},
+                422,
+                "validation_error",
+            ),
+            (
+                {
+                    "body": m.ExperimentIn(name="x", arms=[arm("a"), arm("b")]),
+                    "client": "anonymous",
+                },
+                401,
+                "unauthorized",
+            ),
+        ],
+        "experiments.list_experiments": [({}, 200, "ExperimentsOut")],
+        "experiments.get_experiment": [
+            ({"experiment_id": 1}, 200, "ExperimentOut"),
+            ({"experiment_id": 999}, 404, "not_found"),
+        ],
+        "experiments.stop_experiment": [
+            ({"experiment_id": 999, "body": m.StopIn(arm="a")}, 404, "not_found"),
+            ({"experiment_id": 1, "body": m.StopIn(arm="nope")}, 422, "validation_error"),
+            ({"experiment_id": 1, "body": m.StopIn(arm="a")}, 200, "ExperimentOut"),
+            ({"experiment_id": 1, "body": m.StopIn(arm="a")}, 409, "conflict"),
         ],
         "operations.health": [({}, 200, "HealthOut")],
         "operations.ready": [({}, 200, "ReadyOut")],
@@ -181,6 +213,10 @@ OPERATIONS = [
     "models.list_models",
     "models.reload_model",
     "models.activate_model",
+    "experiments.create_experiment",
+    "experiments.list_experiments",
+    "experiments.get_experiment",
+    "experiments.stop_experiment",
     "operations.health",
     "operations.ready",
     "operations.metrics",

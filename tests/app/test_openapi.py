@@ -94,6 +94,13 @@ OPERATIONS = {
     ("get", "/health"): ("health", {200}),
     ("get", "/ready"): ("ready", {200, 503}),
     ("get", "/metrics"): ("metrics", {200}),
+    ("post", "/admin/experiments"): ("createExperiment", {201, 400, 401, 403, 409, 413, 422}),
+    ("get", "/experiments"): ("listExperiments", {200}),
+    ("get", "/experiments/{experiment_id}"): ("getExperiment", {200, 404, 422}),
+    ("post", "/admin/experiments/{experiment_id}/stop"): (
+        "stopExperiment",
+        {200, 400, 401, 403, 404, 409, 413, 422, 503},
+    ),
 }
 ERROR_REF = "#/components/schemas/ErrorResponse"
 # FastAPI's default: function name, path and method joined by underscores

@@ -1,7 +1,8 @@
-// The README's curl examples (Quickstart; Live recommendations, with Items and users) written
-// with openapi-fetch against the types openapi-typescript generates from the live spec with its
-// defaults. tests/app/test_client_typescript.py generates ./schema.d.ts beside a copy of this
-// file and runs `tsc --noEmit`: an example the generated types reject fails the test.
+// The README's curl examples (Quickstart; Live recommendations, with Items and users;
+// Experiments) written with openapi-fetch against the types openapi-typescript generates from
+// the live spec with its defaults. tests/app/test_client_typescript.py generates ./schema.d.ts
+// beside a copy of this file and runs `tsc --noEmit`: an example the generated types reject
+// fails the test.
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema";
 
@@ -141,4 +142,52 @@ export async function itemsAndUsers(): Promise<void> {
   const user = await api.GET("/users/{user_id}", { params: { path: { user_id: "196" } } });
   if (user.error) fail(user.error);
   console.log(user.data);
+}
+
+export async function experiments(): Promise<void> {
+  const admin = { "X-API-Key": "change-me" };
+  // curl -X POST /admin/experiments -H "X-API-Key: $RECO_ADMIN_KEY" -d '{"name": "als vs popularity",
+  //   "arms": [{"name": "control", "model": "popularity", "weight": 0.5}, {"name": "treatment", ...}]}'
+  const created = await api.POST("/admin/experiments", {
+    headers: admin,
+    body: {
+      name: "als vs popularity",
+      arms: [
+        { name: "control", model: "popularity", weight: 0.5 },
+        { name: "treatment", model: "als", weight: 0.5 },
+      ],
+    },
+  });
+  if (created.error) fail(created.error);
+  const id: number = created.data.id;
+  // curl '/recommend/196?k=10'
+  const list = await api.GET("/recommend/{user_id}", {
+    params: { path: { user_id: "196" }, query: { k: 10 } },
+  });
+  if (list.error) fail(list.error);
+  const arm: string | null = list.data.arm;
+  // curl -X POST /interactions -d '{"user_id": "196", "item_id": "50", "kind": "click",
+  //   "recommendation_id": "e1a1-5f0c3a9e2b7d4c18"}'
+  const click = await api.POST("/interactions", {
+    body: { user_id: "196", item_id: "50", kind: "click", recommendation_id: list.data.recommendation_id },
+  });
+  if (click.error) fail(click.error);
+  // curl /experiments/1
+  const report = await api.GET("/experiments/{experiment_id}", {
+    params: { path: { experiment_id: id } },
+  });
+  if (report.error) fail(report.error);
+  const interval: number[] = report.data.arms[0].ctr_ci95;
+  const users: number = report.data.arms[0].users;
+  console.log(arm, users, interval, report.data.comparison?.p_value, report.data.comparison?.lift);
+  // curl -X POST /admin/experiments/1/stop -H "X-API-Key: $RECO_ADMIN_KEY" -d '{"arm": "treatment"}'
+  const stopped = await api.POST("/admin/experiments/{experiment_id}/stop", {
+    headers: admin,
+    params: { path: { experiment_id: id } },
+    body: { arm: "treatment" },
+  });
+  if (stopped.error) fail(stopped.error);
+  // curl /experiments
+  const all = await api.GET("/experiments");
+  console.log(all.data?.experiments.map((experiment) => [experiment.id, experiment.winner]));
 }
