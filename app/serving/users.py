@@ -19,8 +19,10 @@ def _utc(moment: datetime) -> datetime:
 
 
 class UserScoring:
-    """The staleness policy and the fold-in of one loaded bundle. Events of the
-    `negative_kinds` (dislikes) are never folded in as positives: they carry no weight."""
+    """The staleness policy and the fold-in of one loaded bundle. Items the user gave
+    feedback of the `negative_kinds` (dislikes) are never folded in as positives: the scorer
+    holds them as explicit negatives where its objective can (als), else gives them no
+    weight."""
 
     def __init__(
         self, bundle: Bundle, popularity: np.ndarray, negative_kinds: Collection[str]
@@ -87,11 +89,16 @@ class UserScoring:
         # training ranks a user's rows by recency
         order = np.lexsort((history.ids, history.timestamps))
         items = self.history_items(history)[order]
-        known = (items >= 0) & ~history.of_kinds(self._negative_kinds)[order]
+        disliked = self.negatives(history)
+        # a disliked item is no positive, whatever the user did with it before
+        known = (items >= 0) & ~np.isin(items, disliked)
         if known.any():
             try:
-                scores = self._bundle.scorer.fold_in(
-                    items[known], history.values[order][known], history.is_rating[order][known]
+                scores = self._bundle.scorer.fold_in_disliking(
+                    items[known],
+                    history.values[order][known],
+                    history.is_rating[order][known],
+                    np.unique(disliked),
                 )
                 return np.asarray(scores, np.float32), "fold_in"
             except FoldInUnsupported:

@@ -28,6 +28,20 @@ def als_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def ease_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An item-item model (ease), whose fold-in has no notion of a negative."""
+    root = tmp_path_factory.mktemp("ease-blocks")
+    train_and_export(
+        lambda: create_model("ease"),
+        block_interactions(),
+        root / "20260101T000000000000Z-ease",
+        holdout=False,
+        report=False,
+    )
+    return root
+
+
 @pytest.fixture
 def als_client(als_artifacts: Path, tmp_path: Path) -> Iterator[TestClient]:
     with make_client(als_artifacts, tmp_path) as client:
@@ -51,19 +65,38 @@ def test_dislike_leaves_the_list_at_once_even_with_seen_items_allowed(als_client
     assert top not in allowed and len(allowed) == 19  # every other item of the catalog
 
 
-def test_dislike_carries_no_weight_in_fold_in(als_client):
-    """A user who liked 10, 11, 12 and disliked 13 is folded in exactly as one who only
-    liked 10, 11, 12 (13 left out); a click on 13 instead would move them."""
+def _three_users(client: TestClient) -> None:
+    """likes: clicked 10, 11, 12; likes_dislike: the same and disliked 13; likes_click: the
+    same and clicked 13."""
     for user in ("likes", "likes_dislike", "likes_click"):
         for item in ("10", "11", "12"):
-            _post(als_client, user, item, "click")
-    _post(als_client, "likes_dislike", "13", "dislike")
-    _post(als_client, "likes_click", "13", "click")
-    likes = _items(als_client, "likes", exclude_seen="false")
-    disliked = _items(als_client, "likes_dislike", exclude_seen="false")
-    clicked = _items(als_client, "likes_click", exclude_seen="false")
+            _post(client, user, item, "click")
+    _post(client, "likes_dislike", "13", "dislike")
+    _post(client, "likes_click", "13", "click")
+
+
+def test_dislike_carries_no_weight_in_a_fold_in_without_negatives(ease_artifacts, tmp_path):
+    """ease has no explicit negatives: the disliking user is folded in exactly as one who
+    only liked 10, 11, 12 (13 left out); a click on 13 instead would move them."""
+    with make_client(ease_artifacts, tmp_path) as client:
+        _three_users(client)
+        likes = _items(client, "likes", exclude_seen="false")
+        disliked = _items(client, "likes_dislike", exclude_seen="false")
+        clicked = _items(client, "likes_click", exclude_seen="false")
     assert disliked == [i for i in likes if i["item_id"] != "13"]
     assert [i["score"] for i in clicked] != [i["score"] for i in likes]
+
+
+def test_als_folds_a_dislike_in_as_an_explicit_negative(als_client):
+    """als scores the disliked item lower than for the user who did not dislike it (the
+    exact shrink is checked in test_negative_feedback_scorers)."""
+    _three_users(als_client)
+
+    def score(user: str) -> float:
+        body = {"user_id": user, "item_ids": ["13"]}
+        return als_client.post("/score", json=body).json()["scores"][0]["score"]
+
+    assert 0 < score("likes_dislike") < score("likes") < score("likes_click")
 
 
 def test_negative_kinds_are_configurable(als_artifacts, tmp_path):

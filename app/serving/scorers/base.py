@@ -58,6 +58,14 @@ class Scorer:
         the base, like implicit's `recalculate_user`, says it is not supported."""
         raise FoldInUnsupported(f"{self.kind} models cannot fold in a new history")
 
+    def fold_in_disliking(
+        self, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray, disliked: np.ndarray
+    ) -> np.ndarray:
+        """`fold_in`, told also the items the user disliked (this model's indices): a family
+        whose objective can hold an explicit negative uses them (als); the others give them
+        no weight, as here."""
+        return self.fold_in(items, values, is_rating)
+
     def predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Rating-scale predictions for (user, item) index pairs, -1 meaning unknown: an
         unknown side contributes nothing beyond the model's baseline."""

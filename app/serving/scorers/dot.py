@@ -87,7 +87,20 @@ class DotScorer(Scorer):
                 f"this {self.kind} bundle records no fold-in objective (got {objective!r}; "
                 f"known: {sorted(FOLD_INS)}); retrain it to fold in new histories"
             )
-        vector, bias = solve(self, self._checked_items(items), values, is_rating)
+        return self._scores(*solve(self, self._checked_items(items), values, is_rating))
+
+    def fold_in_disliking(
+        self, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray, disliked: np.ndarray
+    ) -> np.ndarray:
+        """als holds a disliked item as an explicit negative (factor_objectives.als); the
+        other objectives give it no weight."""
+        if self.params.get("objective") != "als" or not len(disliked):
+            return self.fold_in(items, values, is_rating)
+        items, disliked = self._checked_items(items), self._checked_items(disliked)
+        return self._scores(*FOLD_INS["als"](self, items, values, is_rating, disliked))
+
+    def _scores(self, vector: np.ndarray, bias: float) -> np.ndarray:
+        """Every item's score for a folded-in user's vector and bias."""
         raw = self.item_factors @ vector.astype(np.float32)
         raw += self.item_bias + np.float32(bias + self.global_bias)
         return np.asarray(self._transform(raw), dtype=np.float32)

@@ -80,16 +80,29 @@ def newton(objective: Objective, width: int) -> np.ndarray:
 
 
 def als(
-    scorer: DotScorer, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray
+    scorer: DotScorer,
+    items: np.ndarray,
+    values: np.ndarray,
+    is_rating: np.ndarray,
+    disliked: np.ndarray | None = None,
 ) -> Solution:
     """Implicit ALS: every item is a target (1 on the distinct history, 0 elsewhere) with
     confidence 1 + alpha on the history, L2 `reg`: the exact solve of
-    (Y'Y + reg I + alpha Y_h'Y_h) x = (1 + alpha) sum of the history rows of Y."""
+    (Y'Y + reg I + alpha Y_h'Y_h) x = (1 + alpha) sum of the history rows of Y. A disliked
+    item is an explicit negative (Hu et al.'s preference 0 at confidence 1 + alpha, as
+    implicit reads a negative value): it joins Y_h on the left only, which shrinks the
+    user's score of it by 1 / (1 + alpha y' M^-1 y) instead of raising it."""
     history = positive_items(items, values, is_rating, threshold_param(scorer))
     reg, alpha = fold_in_param(scorer, "reg"), fold_in_param(scorer, "alpha")
     gram = scorer.cached("als_gram", lambda: _gram(scorer.item_factors, reg))
     rows = scorer.item_factors[history].astype(np.float64)
-    vector = np.linalg.solve(gram + alpha * rows.T @ rows, (1.0 + alpha) * rows.sum(axis=0))
+    negatives = np.setdiff1d(
+        np.asarray(disliked if disliked is not None else [], np.int64), history
+    )
+    confident = scorer.item_factors[np.r_[history, negatives]].astype(np.float64)
+    vector = np.linalg.solve(
+        gram + alpha * confident.T @ confident, (1.0 + alpha) * rows.sum(axis=0)
+    )
     return vector, 0.0
 
 
