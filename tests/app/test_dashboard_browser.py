@@ -122,6 +122,7 @@ def test_dashboard_rule_toggles_pass_their_parameters(bundled, page):
         page.wait_for("document.querySelector('#rules').innerText.includes('not offered')")
         pytest.skip("this server offers no rule parameters yet")
     page.wait_for("document.querySelectorAll('#rules input[data-rule]').length > 0")
+    plain = _recommended(bundled, "0")
     if "boost_category" in names:
         page.type('#rules input[data-param="boost_category"]', "B")
     for rule in offered:
@@ -133,7 +134,9 @@ def test_dashboard_rule_toggles_pass_their_parameters(bundled, page):
             "[e.dataset.param, e.value]))"
         )
         assert params, rule
-        assert _show_user(page, "0") == _recommended(bundled, "0", **params), (rule, params)
+        shown = _show_user(page, "0")
+        assert shown == _recommended(bundled, "0", **params), (rule, params)
+        assert shown != plain, f"{rule} changed nothing: the test would not see it dropped"
         page.click(toggle)
     assert page.errors == [] and page.console == []
 
