@@ -131,6 +131,12 @@ class Settings(BaseSettings):
         le=10_000,
         description="the model's best items that boost, dither and max_per_category re-rank",
     )
+    train_memory_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="bytes a training fit may add to the loaded data; a model planned to need "
+        "more is refused before it starts (unset: the machine's available memory)",
+    )
     response_cache_size: int | None = Field(
         None, exclude=True, description="replaced by response_cache_bytes; refused if set"
     )

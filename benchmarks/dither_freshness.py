@@ -32,13 +32,13 @@ def main() -> None:
     model = create_model(args.model)
     model.fit(train)
     users = np.arange(train.n_users)
-    plain, _ = ranked_lists(model, train, users, 100)
+    plain = ranked_lists(model, train, users, 100)
     rank_of = {u: {item: r for r, item in enumerate(plain[u].tolist(), 1)} for u in users}
     print(f"| dither | top-{args.k} items changed by a refresh | median rank shown | "
           f"shown from beyond rank 30 |\n|---|---|---|---|")  # fmt: skip
     for strength in args.dither:
-        first, _ = ranked_lists(model, train, users, args.k, Rules(dither=strength))
-        second, _ = ranked_lists(model, train, users, args.k, Rules(dither=strength, dither_seed=1))
+        first = ranked_lists(model, train, users, args.k, Rules(dither=strength))
+        second = ranked_lists(model, train, users, args.k, Rules(dither=strength, dither_seed=1))
         changed = np.mean([1 - len(set(first[u]) & set(second[u])) / args.k for u in users])
         ranks = np.array([rank_of[u].get(i, 101) for u in users for i in first[u].tolist()])
         deep = np.mean(ranks > 30)

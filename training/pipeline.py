@@ -12,6 +12,7 @@ import numpy as np
 
 from training.export import export_bundle
 from training.interactions import Interactions
+from training.memory_plan import check_fits
 from training.models.auto import AutoRecommender
 from training.models.base import Recommender
 from training.protocols import dedupe_latest, evaluate_ranking, evaluate_rmse, rank_split
@@ -34,6 +35,7 @@ def holdout_metrics(
     train_frame, test_frame = rank_split(dedupe_latest(data.frame), np.random.default_rng(seed))
     train = EncodedInteractions.encode(data.with_rows(train_frame))
     model = make_model()
+    check_fits(model, train)
     model.fit(train)
     metrics, _ = evaluate_ranking(model, train, test_frame, k)
     if "rating" in model.tasks:
@@ -57,6 +59,7 @@ def train_and_export(
         log.info("holdout %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     encoded = EncodedInteractions.encode(data.with_rows(dedupe_latest(data.frame)))
     model = make_model()
+    check_fits(model, encoded)
     model.fit(encoded)
     selection = model.selection if isinstance(model, AutoRecommender) else None
 

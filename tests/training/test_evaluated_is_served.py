@@ -132,7 +132,7 @@ def test_every_model_evaluates_exactly_the_lists_it_serves(name, candidates, tmp
     model = create_model(name, **options_for(name, QUICK))
     model.fit(train)
     users = np.arange(train.n_users)
-    evaluated, _ = ranked_lists(model, train, users, 10)
+    evaluated = ranked_lists(model, train, users, 10)
     served = _served_lists(model, train, tmp_path)
     for user in users.tolist():
         user_id = train.user_map.ids[user]

@@ -8,9 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from training.memory_plan import ROW_BYTES
 from training.models._implicit import RECENCY_FLOOR, raw_recency_weights
 from training.models._sampled import SampledRecommender
 from training.vocab import EncodedInteractions
+
+EPOCH_ROW_BYTES = 80
 
 
 class FoldInSampled(SampledRecommender):
@@ -28,6 +31,15 @@ class FoldInSampled(SampledRecommender):
         if len(data):
             self.recency_mean = float(raw_recency_weights(data, self.config.recency).mean())
         return data, fit_part, valid, rng
+
+    def memory_bytes(self, n_users: int, n_items: int, n_rows: int) -> int:
+        """The rows, one epoch's sampled arrays (users, items, negatives, weights, labels, a
+        shuffled copy and the tensors fed from them, about 80 bytes a sampled row) and
+        float32 user and item tables with two optimizer slots each."""
+        cfg = self.config
+        width = getattr(cfg, "factors", 64) + 1  # + the bias
+        sampled = EPOCH_ROW_BYTES * n_rows * (cfg.negatives + 1)
+        return ROW_BYTES * n_rows + sampled + 3 * 4 * width * (n_users + n_items)
 
     def fold_in_params(self) -> dict[str, Any]:
         """The training loss's weights that fold-in solves with (see recency_weights in

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from app.serving.index import top_k_rows
 from app.serving.scorers import Scorer
+from training.memory_plan import score_batch_users
 from training.metrics import ndcg
 from training.models.base import ModelConfig
 from training.splits import recency_rank, stratified_split
@@ -70,10 +71,28 @@ def interaction_matrix(data: EncodedInteractions) -> np.ndarray:
     return matrix
 
 
+def _rows_csr(data: EncodedInteractions, row: np.ndarray, n_rows: int) -> tuple[np.ndarray, ...]:
+    """(indptr, items) of `data`'s rows whose user has a row number (`row[user] >= 0`), as
+    CSR rows in row-number order."""
+    mask = row[data.users] >= 0
+    rows, items = row[data.users[mask]], data.items[mask]
+    order = np.argsort(rows, kind="stable")
+    return np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))], items[order]
+
+
+def _dense_rows(indptr: np.ndarray, items: np.ndarray, lo: int, hi: int, n: int) -> np.ndarray:
+    """Boolean (hi - lo, n) matrix of CSR rows lo..hi-1."""
+    matrix = np.zeros((hi - lo, n), bool)
+    counts = np.diff(indptr[lo : hi + 1])
+    matrix[np.repeat(np.arange(hi - lo), counts), items[indptr[lo] : indptr[hi]]] = True
+    return matrix
+
+
 class ValidationRanker:
     """ndcg@10 of the held-out rows, ranking every item the user did not fit on (as RANK does).
 
-    Used for early stopping and tuning, so test data never steers training.
+    Used for early stopping and tuning, so test data never steers training. Users are scored
+    in batches sized to the memory budget, never all of them x every item at once.
     """
 
     def __init__(
@@ -84,23 +103,25 @@ class ValidationRanker:
             users = np.sort(rng.choice(users, MAX_VALIDATION_USERS, replace=False))
         row = np.full(fit.n_users, -1)
         row[users] = np.arange(len(users))
-        self.users = users
-        self.seen = np.zeros((len(users), fit.n_items), bool)
-        mask = row[fit.users] >= 0
-        self.seen[row[fit.users[mask]], fit.items[mask]] = True
-        self.relevant = np.zeros_like(self.seen)
-        mask = row[valid.users] >= 0
-        self.relevant[row[valid.users[mask]], valid.items[mask]] = True
-        self.relevant &= ~self.seen
+        self.users, self.n_items = users, fit.n_items
+        self.seen = _rows_csr(fit, row, len(users))
+        self.relevant = _rows_csr(valid, row, len(users))
+        self.batch = score_batch_users(fit.n_items)
 
     def __call__(self, scorer: Scorer) -> float:
-        scores = scorer.score_users(self.users)
-        k = min(VALIDATION_K, scores.shape[1] - 1)
-        top, _ = top_k_rows(scores, k, self.seen)
-        hits = np.take_along_axis(self.relevant, np.maximum(top, 0), axis=1) & (top >= 0)
-        n_relevant = self.relevant.sum(axis=1)
-        has_relevant = n_relevant > 0
-        return float(ndcg(hits, n_relevant)[has_relevant].mean()) if has_relevant.any() else 0.0
+        gains, has_relevant = [], []
+        for lo in range(0, len(self.users), self.batch):
+            hi = min(lo + self.batch, len(self.users))
+            seen = _dense_rows(*self.seen, lo, hi, self.n_items)
+            relevant = _dense_rows(*self.relevant, lo, hi, self.n_items) & ~seen
+            scores = scorer.score_users(self.users[lo:hi])
+            top, _ = top_k_rows(scores, min(VALIDATION_K, self.n_items - 1), seen)
+            hits = np.take_along_axis(relevant, np.maximum(top, 0), axis=1) & (top >= 0)
+            n_relevant = relevant.sum(axis=1)
+            gains.append(ndcg(hits, n_relevant))
+            has_relevant.append(n_relevant > 0)
+        mask = np.concatenate(has_relevant) if has_relevant else np.zeros(0, bool)
+        return float(np.concatenate(gains)[mask].mean()) if mask.any() else 0.0
 
 
 class SampledConfig(ImplicitConfig):

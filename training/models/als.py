@@ -5,10 +5,12 @@ steps (Takacs et al. 2011) vectorised over all users (items) at once. NumPy only
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 from pydantic import Field
 
+from training.memory_plan import ROW_BYTES
 from training.models._implicit import (
     ImplicitConfig,
     ValidationRanker,
@@ -33,11 +35,14 @@ class ALSConfig(ImplicitConfig):
 
 
 DENSE_LIMIT = 40_000_000  # users x items up to which a dense mask (BLAS) beats gathers
+BLOCK_BYTES = 64 * 2**20  # other-side factor rows one block of the sparse path gathers
 
 
 class _Observed:
-    """One side's observed pairs: row r (a user, or an item) owns columns[r]. Computes the
-    sums over each row's observed columns of other-side vectors, densely when small."""
+    """One side's observed pairs: row r (a user, or an item) owns some columns. Hands out
+    blocks of rows whose sums over observed columns of other-side vectors are computed
+    together: one dense mask when small, else CSR rows whose gathered vectors stay within
+    BLOCK_BYTES (never a rows x factors array of every pair)."""
 
     def __init__(self, rows: np.ndarray, columns: np.ndarray, n_rows: int, n_cols: int) -> None:
         self.n_rows = n_rows
@@ -47,27 +52,60 @@ class _Observed:
             self.mask[rows, columns] = 1.0
             return
         codes = np.unique(pair_codes(rows, columns, n_cols))
-        self.rows, self.columns = split_pair_codes(codes, n_cols)
-        counts = np.bincount(self.rows, minlength=n_rows)
-        self.starts = np.r_[0, np.cumsum(counts)[:-1]][counts > 0]
-        self.nonempty = np.flatnonzero(counts)
+        rows, columns = split_pair_codes(codes, n_cols)
+        self.columns = columns.astype(np.int32)
+        self.indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))]
 
-    def total(self, other: np.ndarray) -> np.ndarray:
+    def bounds(self, width: int) -> Iterator[tuple[int, int]]:
+        """Row ranges [lo, hi) of the blocks for vectors of `width` float32s: all rows for the
+        dense mask; else rows whose pairs gather at most BLOCK_BYTES (at least one row)."""
+        if self.mask is not None:
+            yield 0, self.n_rows
+            return
+        per_block = max(1, BLOCK_BYTES // (4 * width))
+        lo = 0
+        while lo < self.n_rows:
+            hi = int(np.searchsorted(self.indptr, self.indptr[lo] + per_block, "right")) - 1
+            hi = min(max(hi, lo + 1), self.n_rows)
+            yield lo, hi
+            lo = hi
+
+    def block(self, lo: int, hi: int, other: np.ndarray) -> _Block:
+        """The sums of rows lo..hi-1 over `other`."""
+        if self.mask is not None:
+            return _Block(other, mask=self.mask[lo:hi])
+        counts = np.diff(self.indptr[lo : hi + 1])
+        return _Block(other[self.columns[self.indptr[lo] : self.indptr[hi]]], counts=counts)
+
+
+class _Block:
+    """Sums over some rows' observed columns: a dense mask times `other`, or the other-side
+    vectors gathered once per block (`observed`, grouped by row, `counts` per row)."""
+
+    def __init__(
+        self, observed: np.ndarray, mask: np.ndarray | None = None, counts: np.ndarray | None = None
+    ) -> None:
+        self.observed, self.mask = observed, mask
+        if counts is not None:
+            self.counts = counts
+            self.nonempty = np.flatnonzero(counts)
+            self.starts = (np.cumsum(counts) - counts)[self.nonempty]
+
+    def total(self) -> np.ndarray:
         """Per row r: the sum of other[c] over its observed columns c."""
         if self.mask is not None:
-            return self.mask @ other
-        return self._segment_sum(other[self.columns])
+            return self.mask @ self.observed
+        return self._segment_sum(self.observed)
 
-    def weighted(self, x: np.ndarray, other: np.ndarray) -> np.ndarray:
+    def weighted(self, x: np.ndarray) -> np.ndarray:
         """Per row r: the sum of (x[r] . other[c]) other[c] over its observed columns c."""
         if self.mask is not None:
-            return (self.mask * (x @ other.T)) @ other
-        observed = other[self.columns]
-        dots = np.einsum("nd,nd->n", observed, x[self.rows])
-        return self._segment_sum(observed * dots[:, None])
+            return (self.mask * (x @ self.observed.T)) @ self.observed
+        dots = np.einsum("nd,nd->n", self.observed, np.repeat(x, self.counts, axis=0))
+        return self._segment_sum(self.observed * dots[:, None])
 
     def _segment_sum(self, values: np.ndarray) -> np.ndarray:
-        out = np.zeros((self.n_rows, values.shape[1]), values.dtype)
+        out = np.zeros((len(self.counts), values.shape[1]), values.dtype)
         if len(values):
             out[self.nonempty] = np.add.reduceat(values, self.starts, axis=0)
         return out
@@ -75,18 +113,29 @@ class _Observed:
 
 def _solve(x: np.ndarray, other: np.ndarray, pairs: _Observed, cfg: ALSConfig) -> np.ndarray:
     """Conjugate-gradient steps, from `x`, towards (O'O + alpha O_u'O_u + reg I) x_u =
-    (1 + alpha) sum of the observed rows of O, for every row u at once."""
+    (1 + alpha) sum of the observed rows of O, for every row u; block by block, as each
+    row's system is its own."""
     gram = other.T @ other + cfg.reg * np.eye(other.shape[1], dtype=other.dtype)
+    out = np.empty_like(x)
+    for lo, hi in pairs.bounds(other.shape[1]):
+        out[lo:hi] = _conjugate_gradient(x[lo:hi], gram, pairs.block(lo, hi, other), cfg)
+    return out
+
+
+def _conjugate_gradient(
+    x: np.ndarray, gram: np.ndarray, block: _Block, cfg: ALSConfig
+) -> np.ndarray:
+    """`cfg.cg_steps` conjugate-gradient steps from `x` for the rows of `block`."""
 
     def apply(v: np.ndarray) -> np.ndarray:
-        return v @ gram + cfg.alpha * pairs.weighted(v, other)
+        return v @ gram + cfg.alpha * block.weighted(v)
 
     x = x.copy()
-    residual = (1.0 + cfg.alpha) * pairs.total(other) - apply(x)
+    residual = (1.0 + cfg.alpha) * block.total() - apply(x)
     direction = residual.copy()
     norm = np.einsum("ud,ud->u", residual, residual)
     for _ in range(cfg.cg_steps):
-        if norm.max() < 1e-20:
+        if norm.max(initial=0.0) < 1e-20:
             break
         applied = apply(direction)
         step = norm / np.maximum(np.einsum("ud,ud->u", direction, applied), 1e-20)
@@ -130,6 +179,19 @@ class ImplicitALS(Recommender):
                 log.info("iteration=%d val_ndcg@10=%.4f", iteration + 1, figures["val_ndcg@10"])
         self._scorer = None
         return self.history
+
+    def memory_bytes(self, n_users: int, n_items: int, n_rows: int) -> int:
+        """The fit's copies of the rows, both sides' pairs (int64 sort keys while building,
+        int32 columns kept), the factor tables with their conjugate-gradient work copies,
+        and the dense masks or one block's gathered vectors (a popular item's pairs may
+        exceed a block alone)."""
+        factors = self.config.factors
+        tables = 6 * 4 * factors * (n_users + n_items)
+        if n_users * n_items <= DENSE_LIMIT:
+            work = 2 * 3 * 4 * n_users * n_items
+        else:
+            work = 4 * max(BLOCK_BYTES, 4 * factors * max(n_users, n_items))
+        return ROW_BYTES * n_rows + 2 * 24 * n_rows + tables + work
 
     def export(self) -> ExportedModel:
         """The factors, and the objective's hyperparameters that fold-in solves with."""

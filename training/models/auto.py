@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 
+from training.memory_plan import budget_bytes, over_budget
 from training.models._implicit import (
     ImplicitConfig,
     ValidationRanker,
@@ -32,6 +33,7 @@ from training.models.base import (
     parameter_names,
     register,
 )
+from training.models.ease import ease_memory_bytes
 from training.vocab import EncodedInteractions
 
 log = logging.getLogger(__name__)
@@ -75,13 +77,6 @@ class AutoConfig(ImplicitConfig):
         return names
 
 
-def ease_memory_bytes(n_users: int, n_items: int) -> int:
-    """Peak bytes of one EASE fit (`training.models.ease.ease_weights`): the dense user x item
-    float32 matrix, then per item x item cell the float64 Gram matrix, its inverse, LAPACK's
-    working copy and the float64 weights, beside their float32 copy."""
-    return 4 * n_users * n_items + (4 * 8 + 4) * n_items**2
-
-
 @register
 class AutoRecommender(Recommender):
     """Validation-selected ranker; scores, exports and folds in exactly as the chosen model."""
@@ -102,10 +97,12 @@ class AutoRecommender(Recommender):
         shared = {k: getattr(self.config, k) for k in SHARED_OPTIONS if k in accepted}
         return create_model(name, **shared)
 
-    def skip_reason(self, name: str, train: EncodedInteractions) -> str | None:
-        """Why candidate `name` cannot run on `train` within the budgets, or None."""
-        if name != "ease":
-            return None
+    def skip_reason(self, name: str, train: EncodedInteractions, budget: int) -> str | None:
+        """Why candidate `name` cannot run on `train` within the budgets, or None: the
+        training memory budget (`training.memory_plan`), and ease_memory_mb for ease."""
+        reason = over_budget(self.candidate(name), train, budget)
+        if reason is not None or name != "ease":
+            return reason
         need = ease_memory_bytes(train.n_users, train.n_items) / 2**20
         if need > self.config.ease_memory_mb:
             return (
@@ -128,8 +125,9 @@ class AutoRecommender(Recommender):
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
         rows = {name: {"name": name} for name in cfg.candidates}
+        budget = budget_bytes()
         for name in cfg.candidates:
-            reason = self.skip_reason(name, train)
+            reason = self.skip_reason(name, train, budget)
             if reason is not None:
                 log.warning("candidate=%s skipped: %s", name, reason)
                 rows[name]["skipped"] = reason
@@ -190,6 +188,11 @@ class AutoRecommender(Recommender):
                      seconds)  # fmt: skip
             return model, seconds
         raise ValueError(f"no auto candidate could be fitted: {list(rows.values())}")
+
+    def memory_bytes(self, n_users: int, n_items: int, n_rows: int) -> int:
+        """What its smallest candidate needs: candidates over the budget are skipped."""
+        return min(self.candidate(name).memory_bytes(n_users, n_items, n_rows)
+                   for name in self.config.candidates)  # fmt: skip
 
     def _fitted(self) -> Recommender:
         if self.chosen is None:

@@ -75,6 +75,15 @@ class Recommender(ABC):
     def export(self) -> ExportedModel:
         """The fitted parameters as plain numpy arrays."""
 
+    def memory_bytes(self, n_users: int, n_items: int, n_rows: int) -> int:
+        """Bytes a fit on data of this shape adds to the loaded data (`training.memory_plan`
+        refuses a fit over budget before it starts): by default the fit's copies of the rows
+        and float32 user and item tables of width 256 with two optimizer slots each; models
+        with a different footprint override it."""
+        from training.memory_plan import ROW_BYTES
+
+        return ROW_BYTES * n_rows + 3 * 4 * 256 * (n_users + n_items)
+
     def fitted_params(self) -> dict[str, Any]:
         """The hyperparameters the fitted model actually used, as JSON: the config, with the
         values a model chose itself during fit (e.g. EASE's l2 picked on validation) in place

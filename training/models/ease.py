@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import Field
 
 from app.serving.scorers import build_scorer
+from training.memory_plan import ROW_BYTES
 from training.models._implicit import (
     ImplicitConfig,
     ValidationRanker,
@@ -31,6 +32,13 @@ class EASEConfig(ImplicitConfig):
     tune: bool = Field(
         True, description="pick l2 among l2 x {1/4, 1/2, 1, 2, 4} on the validation split"
     )
+
+
+def ease_memory_bytes(n_users: int, n_items: int) -> int:
+    """Peak bytes of one EASE fit (`ease_weights`): the dense user x item float32 matrix, then
+    per item x item cell the float64 Gram matrix, its inverse, LAPACK's working copy and the
+    float64 weights, beside their float32 copy."""
+    return 4 * n_users * n_items + (4 * 8 + 4) * n_items**2
 
 
 def ease_weights(matrix: np.ndarray, l2: float) -> np.ndarray:
@@ -74,6 +82,10 @@ class EASE(Recommender):
         self.history_indptr, self.history_indices = history_csr(data)
         self._scorer = None
         return self.history
+
+    def memory_bytes(self, n_users: int, n_items: int, n_rows: int) -> int:
+        """One EASE fit at a time (tuning fits one l2 after another), beside the rows."""
+        return ROW_BYTES * n_rows + ease_memory_bytes(n_users, n_items)
 
     def fitted_params(self) -> dict[str, Any]:
         return {**super().fitted_params(), "l2": self.l2}

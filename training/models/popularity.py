@@ -19,6 +19,10 @@ class PopularityModel(Recommender):
         self._scorer = None
         return self.history
 
+    def memory_bytes(self, n_users: int, n_items: int, n_rows: int) -> int:
+        """A count per item."""
+        return 16 * n_items
+
     def export(self) -> ExportedModel:
         return ExportedModel(
             "popularity", {"item_scores": np.log1p(self.counts).astype(np.float32)}
