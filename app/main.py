@@ -15,11 +15,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.config import Settings, get_settings
 from app.docs import install_docs
 from app.errors import install_error_handlers
+from app.experiments.runtime import ExperimentRuntime
 from app.limits import BodyLimitMiddleware
 from app.memory import fix_mmap_threshold
 from app.metrics import Metrics, MetricsMiddleware
 from app.openapi import install_openapi
 from app.routes import catalog, dashboard, interactions, models, ops, recommendations, reports
+from app.routes import experiments as experiment_routes
 from app.serving.fallback import StoreFallback
 from app.serving.lifecycle import LifecycleFollower
 from app.serving.response_cache import ResponseCache
@@ -41,6 +43,7 @@ TAGS = [
     {"name": "catalog", "description": "Items and user summaries."},
     {"name": "models", "description": "Loaded model bundles; admin reload and activation."},
     {"name": "operations", "description": "Liveness, readiness, Prometheus metrics."},
+    {"name": "experiments", "description": "A/B tests of models: arms, reports, stop."},
 ]
 
 
@@ -78,6 +81,19 @@ def follow_lifecycle(app: FastAPI) -> LifecycleFollower:
     return follower
 
 
+def start_experiments(app: FastAPI) -> ExperimentRuntime:
+    """Route users to the running experiment's arms (state in the store, polled)."""
+    serving = app.state.metrics.serving
+    runtime = ExperimentRuntime(
+        app.state.sessionmaker,
+        app.state.models,
+        app.state.settings.artifacts_dir,
+        (serving.experiment_impressions, serving.experiment_events),
+    )
+    runtime.refresh()
+    return runtime
+
+
 def load_store_view(app: FastAPI) -> StoreView:
     """Every stored interaction in memory, so /recommend needs no database round trip."""
     settings: Settings = app.state.settings
@@ -104,13 +120,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.view = load_store_view(app)
     load_models(app)
     app.state.lifecycle = follow_lifecycle(app)
+    app.state.experiments = start_experiments(app)
     tasks = [
+        asyncio.create_task(app.state.experiments.keep_current()),
         asyncio.create_task(app.state.view.keep_current()),
         asyncio.create_task(app.state.lifecycle.keep_following()),
     ]
     yield
     for task in tasks:
         task.cancel()
+    await app.state.experiments.flush()  # nothing counted is lost at shutdown
     engine.dispose()
     app.state.metrics.close()
 
@@ -138,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (recommendations, interactions, catalog, models, reports, ops, dashboard):
         app.include_router(module.router)
+    app.include_router(experiment_routes.router)
     install_docs(app)
     install_openapi(app)
     if settings.cors_origins:

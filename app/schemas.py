@@ -40,6 +40,8 @@ class RecommendOut(BaseModel):
                     "model": "mf",
                     "cold_start": False,
                     "items": [{"item_id": "50", "score": 4.61, "title": "Star Wars (1977)"}],
+                    "recommendation_id": "e1a1-5f0c3a9e2b7d4c18",
+                    "arm": "treatment",
                 }
             ]
         }
@@ -54,6 +56,13 @@ class RecommendOut(BaseModel):
         description="model (trained vector), fold_in (computed from the store now) or popularity"
     )
     items: list[ScoredItemOut]
+    recommendation_id: str = Field(
+        description="this list's id, new for every answer: send it with the interactions it "
+        "caused (POST /interactions) to attribute them to the list's experiment arm"
+    )
+    arm: str | None = Field(
+        description="the experiment arm that answered (null: no experiment, or `?model=` chose)"
+    )
 
 
 class RecommendBatchIn(RulesIn):
@@ -69,7 +78,10 @@ class RecommendBatchIn(RulesIn):
 
 
 class RecommendBatchOut(BaseModel):
-    model: str
+    model: str = Field(
+        description="the model asked for; while an experiment runs, each "
+        "result names the arm's model that answered it"
+    )
     version: str | None = None
     results: list[RecommendOut]
 
