@@ -179,3 +179,29 @@ def test_service_defaults_apply_and_a_request_overrides_them(mf_artifacts, tmp_p
         assert len(client.get("/recommend/0", params={"k": 5}).json()["items"]) == 2
         uncapped = client.get("/recommend/0", params={"k": 5, "max_per_category": 0})
         assert len(uncapped.json()["items"]) == 5
+
+
+def test_rules_over_ivf_retrieval_equal_the_exact_route(mf_artifacts, tmp_path):
+    """With a pool of 3 of the catalog, the IVF route (ann_threshold=1) fetches, grows and
+    boosts exactly as the exact scan does."""
+    import shutil
+
+    from tests.app.conftest import make_client
+
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(mf_artifacts, artifacts)
+    with (
+        make_client(artifacts, tmp_path / "exact", rules_head=3) as exact,
+        make_client(artifacts, tmp_path / "ann", ann_threshold=1, rules_head=3) as ann,
+    ):
+        last = exact.get("/recommend/7", params={"k": 1000}).json()["items"][-1]["item_id"]
+        for params in (
+            {"k": 5, "boost_items": last, "boost_weight": 2.0},
+            {"k": 5, "boost_category": "A", "boost_weight": -0.5},
+            {"k": 6, "max_per_category": 3},
+            {"k": 5, "dither": 2.0, "dither_seed": 3},
+        ):
+            want = exact.get("/recommend/7", params=params).json()["items"]
+            got = ann.get("/recommend/7", params=params).json()["items"]
+            assert [i["item_id"] for i in got] == [i["item_id"] for i in want], params
+            assert [i["score"] for i in got] == [pytest.approx(i["score"], abs=1e-4) for i in want]
