@@ -41,7 +41,7 @@ def generate(
         [("user_id", pa.string()), ("item_id", pa.string()), ("kind", pa.string()),
          ("value", pa.float32()), ("timestamp", pa.int64())]
     )  # fmt: skip
-    options = pacsv.WriteOptions(quoting_style="needed")
+    options = pacsv.WriteOptions(quoting_style="none")
     with pacsv.CSVWriter(partial, schema, write_options=options) as writer:
         for start in range(0, rows, CHUNK_ROWS):
             n = min(CHUNK_ROWS, rows - start)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,6 @@ from app.store.tables import Interaction
 log = logging.getLogger(__name__)
 
 SOURCE = "import"
-ID_CACHE_LIMIT = 2_000_000  # external id -> row id entries kept per table (~200 MB at most)
 SQLITE_CACHE_KIB = 262_144  # page cache of the importing SQLite connection: 256 MiB
 _COLUMNS = "user_id, item_id, value, kind, timestamp"
 _UNIQUE = "uq_imported_interaction"
@@ -66,8 +65,6 @@ class BulkLoad:
         self.driver: Any = connection.connection.driver_connection
         self.created_at = time.time()
         self.added = 0
-        self.distinct: dict[str, int] = {}  # ids resolved per table (exact below the cache limit)
-        self._cache: dict[str, dict[str, int]] = {}
         self._rebuild: list[tuple[str, str]] = []  # (name, statement) to run at the end
         if connection.scalar(select(Interaction.id).limit(1)) is None:
             listing = _POSTGRES_INDEXES if self.postgres else _SQLITE_INDEXES
@@ -82,29 +79,12 @@ class BulkLoad:
             )
 
     def ids(
-        self,
-        table: Table,
-        external: Sequence[str],
-        extra: Mapping[str, Mapping[str, Any]] | None = None,
-        check: Callable[[list[str]], None] | None = None,
+        self, table: Table, names: list[str], extra: Mapping[str, Mapping[str, Any]]
     ) -> np.ndarray:
-        """Row ids (int64) of distinct `external` ids, in order, creating missing rows (with
-        `extra` columns, e.g. titles); a bounded cache spares the store most lookups. `check`
-        sees the ids not in the cache first, and may refuse them by raising."""
-        cache = self._cache.setdefault(table.name, {})
-        found = np.fromiter((cache.get(e, -1) for e in external), np.int64, len(external))
-        missing = np.flatnonzero(found < 0)
-        if len(missing):
-            names = [external[i] for i in missing]
-            if check is not None:
-                check(names)
-            self.distinct[table.name] = self.distinct.get(table.name, 0) + len(names)
-            created = self._ensure(table, names, extra or {})
-            found[missing] = [created[name] for name in names]
-            if len(cache) + len(created) > ID_CACHE_LIMIT:
-                cache.clear()
-            cache.update(created)
-        return found
+        """Row ids (int64) of distinct external ids `names`, in order, creating missing rows
+        (with `extra` columns, e.g. titles)."""
+        found = self._ensure(table, names, extra)
+        return np.fromiter((found[name] for name in names), np.int64, len(names))
 
     def _ensure(
         self, table: Table, names: list[str], extra: Mapping[str, Mapping[str, Any]]
@@ -244,4 +224,5 @@ def _sqlite_import_pragmas(connection: Connection, *, bulk: bool) -> None:
     """Settings of the importing connection, put back before it returns to the pool."""
     driver = connection.connection.driver_connection
     driver.execute(f"PRAGMA cache_size={-SQLITE_CACHE_KIB if bulk else -2000}")
+    driver.execute(f"PRAGMA threads={2 if bulk else 0}")  # helper threads for index sorts
     driver.execute(f"PRAGMA foreign_keys={'OFF' if bulk else 'ON'}")
