@@ -49,7 +49,7 @@ async def _model(
 _admin_key = APIKeyHeader(
     name="X-API-Key",
     scheme_name="AdminKey",
-    description="The value of RECO_ADMIN_KEY; needed by the /admin routes only.",
+    description="The value of RECO_ADMIN_KEY; needed by the /admin routes and the deletions only.",
     auto_error=False,
 )
 

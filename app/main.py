@@ -20,7 +20,16 @@ from app.limits import BodyLimitMiddleware
 from app.memory import fix_mmap_threshold
 from app.metrics import Metrics, MetricsMiddleware
 from app.openapi import install_openapi
-from app.routes import catalog, dashboard, interactions, models, ops, recommendations, reports
+from app.routes import (
+    catalog,
+    dashboard,
+    deletions,
+    interactions,
+    models,
+    ops,
+    recommendations,
+    reports,
+)
 from app.routes import experiments as experiment_routes
 from app.serving.fallback import StoreFallback
 from app.serving.lifecycle import LifecycleFollower
@@ -155,7 +164,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.responses = ResponseCache(settings.response_cache_bytes)
     app.state.metrics.watch(lambda: len(app.state.models.loaded), lambda: app.state.responses.bytes)
     install_error_handlers(app)
-    for module in (recommendations, interactions, catalog, models, reports, ops, dashboard):
+    for module in (
+        recommendations,
+        interactions,
+        catalog,
+        deletions,
+        models,
+        reports,
+        ops,
+        dashboard,
+    ):
         app.include_router(module.router)
     app.include_router(experiment_routes.router)
     install_docs(app)
@@ -164,7 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["*"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -211,6 +211,9 @@ class ServingCounters:
         self.cached_answers = Counter(
             "reco_cached_answers", "/recommend answers served from the cache", registry=registry
         )
+        self.deletions = Counter(
+            "reco_deletions", "users and items deleted", ["kind"], registry=registry
+        )
         self.model_requests = Counter(
             "reco_model_requests",
             "requests answered per model",

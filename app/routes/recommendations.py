@@ -27,6 +27,7 @@ from app.schemas import (
     SimilarOut,
     UserIdPath,
 )
+from app.serving.deletions import refuse_deleted
 from app.serving.records import Recommendation, RecommendOptions
 from app.serving.response_cache import CachedAnswer, ResponseCache
 from app.serving.store_view import StoreView
@@ -114,7 +115,8 @@ async def recommend(
     excluded = ids_of(exclude)
     key = (model.version, user_id, k, offset, tuple(excluded), category, exclude_seen, explain)
     key += (rules,)
-    hidden, hidden_version = view.hidden_state  # one read: the set and its version agree
+    # one read: the set and its version agree; deleted items by this bundle's cutoff
+    hidden, hidden_version = view.hidden_for(model.cutoff)
     stamp = (view.user_version(user_id), hidden_version)
     cache: ResponseCache = request.app.state.responses
     answer = cache.get(key, stamp) if model.version else None  # the fallback reads the store
@@ -184,6 +186,7 @@ async def recommend_batch(request: Request, body: RecommendBatchIn, model: Model
     check_batch_items(len(body.user_ids), body.k, request.app.state.settings.max_batch_items)
     view = await _current_view(request)
     users = list(dict.fromkeys(body.user_ids))
+    # every deletion: the users may be answered by several models (experiment arms)
     hidden, hidden_version = view.hidden_state
     options = RecommendOptions(
         k=body.k,
@@ -234,7 +237,8 @@ async def similar(
     """Nearest items by cosine similarity of the model's item embeddings (never the item)."""
     view = await _current_view(request)
     excluded = ids_of(exclude)
-    hidden, hidden_version = view.hidden_state
+    refuse_deleted([item_id], view.deletions, model.cutoff)
+    hidden, hidden_version = view.hidden_for(model.cutoff)
     items = await _compute(
         model.inline_for(None),
         lambda: model.similar(
@@ -267,6 +271,7 @@ async def score(request: Request, body: ScoreIn, model: ModelDep) -> Response:
     """Model scores in the order asked; unknown items are a 404 naming them. A user's
     interactions that the model was not trained on are folded in, as /recommend does."""
     view = await _current_view(request)
+    refuse_deleted(body.item_ids, view.deletions, model.cutoff)
     history = view.history(body.user_id)
     result = await _compute(
         model.inline_for(body.user_id, history),

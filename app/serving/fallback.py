@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import ServiceUnavailable
+from app.serving.deletions import NEVER
 from app.serving.records import History, Recommendation, RecommendOptions, ScoredItem, Scores
 from app.store.repository import item_popularity, item_titles
 
@@ -18,6 +19,7 @@ class StoreFallback:
 
     name = "popularity-fallback"
     version = None
+    cutoff = NEVER  # the store it reads holds no deleted row: no deletion to apply
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions

@@ -26,6 +26,7 @@ class History:
     timestamps: np.ndarray  # float64 unix seconds when the event happened (its own timestamp)
     kind_codes: np.ndarray | None = None  # int32 into kind_names; None: no kinds known
     kind_names: Sequence[str] = ()
+    deleted: tuple[int, float] | None = None  # the user's newest deletion: (log id, time)
 
     def __len__(self) -> int:
         return len(self.item_codes)
@@ -42,10 +43,10 @@ class History:
         return np.isin(self.kind_codes, codes)
 
     @classmethod
-    def empty(cls) -> History:
+    def empty(cls, deleted: tuple[int, float] | None = None) -> History:
         types = (np.int32, np.float32, bool, np.int64, np.float64, bool, np.float64)
         codes, *columns = (np.empty(0, t) for t in types)
-        return cls(codes, [], *columns)
+        return cls(codes, [], *columns, deleted=deleted)
 
 
 @dataclass(frozen=True)

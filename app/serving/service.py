@@ -46,6 +46,7 @@ class ModelService:
         self.popularity = np.log1p(bundle.popularity).astype(np.float32)
         self.plan = plan_for(bundle, settings)
         self.user_scoring = UserScoring(bundle, self.popularity, settings.negative_kinds)
+        self.cutoff = self.user_scoring.cutoff  # which deletions apply to this bundle
         self.rules = RuleEngine(bundle.item_map, bundle.item_genres, settings.rules_head)
         self.exclusions = Exclusions(
             bundle.item_map, bundle.item_genres, settings.category_cache_size

@@ -7,7 +7,8 @@ highest it holds: right after this process writes (read-your-writes), whenever a
 process of the host signals a change (`ChangeSignal`, checked per request), and every
 `refresh_seconds` for writers elsewhere (`reco import`, other hosts). Ids that a concurrent
 writer allocated but had not yet committed (possible on PostgreSQL) are remembered as gaps
-and looked for again until they appear or `gap_patience_seconds` pass.
+and looked for again until they appear or `gap_patience_seconds` pass. Each refresh also
+reads the deletion log past the newest deletion applied (app/serving/deletions.py).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import numpy as np
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.serving.deletions import EVERY_BUNDLE, Cutoff, DeletionLog
 from app.serving.records import History
 from app.serving.signal import ChangeSignal
+from app.store.deletions import DeletionRow, deletions_since, rows_of
 from app.store.repository import InteractionRow, hidden_item_ids, interactions_since
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,10 @@ class _Interned:
         self.values: list[str] = []
         self._codes: dict[str, int] = {}
 
+    def find(self, value: str) -> int | None:
+        """The code of `value` if it has one (never makes one)."""
+        return self._codes.get(value)
+
     def code(self, value: str) -> int:
         code = self._codes.get(value)
         if code is None:
@@ -52,6 +59,7 @@ class _Columns:
 
     DTYPES = {
         "id": np.int64,
+        "user": np.int32,
         "item": np.int32,
         "value": np.float32,
         "is_rating": np.bool_,
@@ -97,13 +105,16 @@ class StoreView:
         self._columns = _Columns()
         self._rows_of_user: dict[str, array.array] = {}
         self._items = _Interned()
+        self._users = _Interned()  # the user column: whose rows an item deletion takes
+        self._dropped: dict[str, int] = {}  # rows deletions took per user (user_version)
+        self.deletions = DeletionLog()
         self._kinds = _Interned()
         self._newest_id = 0
         self._gaps: dict[int, float] = {}  # missing id -> when first missed (monotonic)
         self._seen_token: int | None = None
-        # the hidden items and a version that goes up whenever they change, swapped as one
-        # pair so that a reader never sees one set with another set's version
-        self.hidden_state: tuple[frozenset[str], int] = (frozenset(), 0)
+        # the hidden items and a version that goes up whenever they or the deletions change,
+        # swapped as one pair so that a reader never sees one set with another's version
+        self._hidden: tuple[frozenset[str], int] = (frozenset(), 0)
         self._refreshing = threading.Lock()  # one refresh (store read) at a time
         self._applying = threading.Lock()  # readers vs the short in-memory apply step
 
@@ -111,12 +122,19 @@ class StoreView:
         return self._columns.size
 
     @property
-    def hidden(self) -> frozenset[str]:
-        return self.hidden_state[0]
+    def hidden_state(self) -> tuple[frozenset[str], int]:
+        """The items no list may hold, hidden or deleted, and their version."""
+        return self.hidden_for(EVERY_BUNDLE)
+
+    def hidden_for(self, cutoff: Cutoff) -> tuple[frozenset[str], int]:
+        """The hidden items and the deleted ones whose deletion applies to a bundle of
+        `cutoff` (app/serving/deletions.py), and their version: one read, so they agree."""
+        hidden, version = self._hidden
+        return self.deletions.excluded(hidden, cutoff, version), version
 
     @property
-    def hidden_version(self) -> int:
-        return self.hidden_state[1]
+    def hidden(self) -> frozenset[str]:
+        return self.hidden_state[0]
 
     def is_stale(self) -> bool:
         """Whether another process signalled a change since the last refresh (a memory read)."""
@@ -140,12 +158,16 @@ class StoreView:
         catching_up = self._newest_id > 0  # gaps in the first load are history, not lag
         read = 0
         with self._sessions() as session:
+            # deletions first: one logged after this read is forgotten by the next refresh
+            deleted = deletions_since(session, self.deletions.newest_id)
+            if deleted:
+                self._forget(session, deleted)
             for rows in interactions_since(session, self._newest_id, list(self._gaps)):
                 self._apply(rows, catching_up)
                 read += len(rows)
             hidden = frozenset(hidden_item_ids(session))
-        if hidden != self.hidden:
-            self.hidden_state = (hidden, self.hidden_version + 1)
+        if hidden != self._hidden[0] or deleted:
+            self._hidden = (hidden, self._hidden[1] + 1)
         self._seen_token = token
         return read
 
@@ -165,9 +187,10 @@ class StoreView:
                 log.warning("store view refresh failed: %s", error)
 
     def user_version(self, user_id: str) -> int:
-        """A number that goes up whenever the user's history grows (its length)."""
+        """A number that goes up whenever the user's history changes: its length, plus the
+        rows deletions took (and one per deletion), so it never returns to an old value."""
         positions = self._rows_of_user.get(user_id)
-        return 0 if positions is None else len(positions)
+        return self._dropped.get(user_id, 0) + (0 if positions is None else len(positions))
 
     def histories(self, user_ids: Iterable[str]) -> dict[str, History]:
         """Each user's events in the order the view received them (empty for unknown users)."""
@@ -176,8 +199,9 @@ class StoreView:
     def history(self, user_id: str) -> History:
         with self._applying:
             positions = self._rows_of_user.get(user_id)
+            deleted = self.deletions.users.get(user_id)
             if positions is None:
-                return History.empty()
+                return History.empty(deleted)
             rows = np.array(positions, dtype=np.int64)
             data = self._columns.data
         return History(
@@ -191,15 +215,20 @@ class StoreView:
             timestamps=data["timestamp"][rows],
             kind_codes=data["kind"][rows],
             kind_names=self._kinds.values,
+            deleted=deleted,
         )
 
     def _apply(self, rows: Sequence[InteractionRow], note_gaps: bool) -> None:
         """Add rows (in id order) the view does not hold yet and note the ids skipped."""
         fresh = [row for row in rows if row[0] > self._newest_id or row[0] in self._gaps]
-        if not fresh:
-            return
+        if fresh:
+            self._append(fresh)
+            self._advance([row[0] for row in fresh], note_gaps)
+
+    def _append(self, fresh: Sequence[InteractionRow]) -> None:
         columns = {
             "id": [row[0] for row in fresh],
+            "user": [self._users.code(row[1]) for row in fresh],
             "item": [self._items.code(row[2]) for row in fresh],
             "value": [row[3] for row in fresh],
             "is_rating": [row[4] == "rating" for row in fresh],
@@ -213,7 +242,43 @@ class StoreView:
             self._columns.append(columns)
             for position, row in enumerate(fresh, start=first):
                 self._rows_of_user.setdefault(row[1], array.array("q")).append(position)
-        self._advance(columns["id"], note_gaps)
+
+    def _forget(self, session: Session, deleted: Sequence[DeletionRow]) -> None:
+        """Apply newly logged deletions: the deleted rows leave every history at the moment
+        the ids join the log, then rows an id made again since (a new user or item) that
+        the view already passed are read back."""
+        with self._applying:
+            dropped = [row for row in deleted if self._drop(row[1], row[2])]
+            self.deletions.add(deleted)
+        for _, kind, external_id, _ in dropped:
+            again = rows_of(session, kind, external_id, self._newest_id)
+            if again:
+                self._append(again)
+                self._advance([row[0] for row in again], note_gaps=False)
+
+    def _drop(self, kind: str, external_id: str) -> bool:
+        """Take a deleted user's rows, or a deleted item's from every history holding it;
+        whether there were any. The columns keep them (unreachable) until a restart."""
+        data, size = self._columns.data, self._columns.size
+        code = -1 if kind == "user" else self._items.find(external_id)
+        if code is None:
+            return False
+        if kind == "user":
+            holders = [external_id]
+        else:
+            codes = np.unique(data["user"][:size][data["item"][:size] == code])
+            holders = [self._users.values[c] for c in codes.tolist()]
+        taken = 0
+        for user in (holder for holder in holders if holder in self._rows_of_user):
+            rows = np.frombuffer(self._rows_of_user[user], np.int64)
+            kept = rows[data["item"][rows] != code] if kind == "item" else rows[:0]
+            taken += len(rows) - len(kept)
+            self._dropped[user] = self._dropped.get(user, 0) + len(rows) - len(kept) + 1
+            if len(kept):
+                self._rows_of_user[user] = array.array("q", kept.tobytes())
+            else:
+                del self._rows_of_user[user]
+        return taken > 0
 
     def _advance(self, ids: list[int], note_gaps: bool) -> None:
         """Move the newest id past `ids`; with `note_gaps`, wait for ids skipped on the way."""

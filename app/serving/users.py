@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from app.serving.bundle import Bundle
+from app.serving.deletions import Cutoff
 from app.serving.records import History
 from app.serving.scorers import FoldInUnsupported
 
@@ -31,7 +32,9 @@ class UserScoring:
         self._popularity = popularity
         self._negative_kinds = frozenset(negative_kinds)
         self._trained_at = _utc(datetime.fromisoformat(bundle.created_at)).timestamp()
-        self._trained_through = bundle.manifest.get("dataset", {}).get("latest_interaction_id")
+        dataset = bundle.manifest.get("dataset", {})
+        self._trained_through = dataset.get("latest_interaction_id")
+        self.cutoff = Cutoff(dataset.get("latest_deletion_id"), self._trained_at)
         # (item names of a store view, their indices in this bundle): see History
         self._code_table: tuple[Sequence[str], np.ndarray] = ([], np.empty(0, np.int32))
 
@@ -65,17 +68,14 @@ class UserScoring:
         newer = history.from_api & (history.created_at > self._trained_at)
         return bool(newer.any())
 
-    def _has_newer(self, history: History) -> bool:
-        """Whether the model was trained without some of these events: by interaction id when
-        it was trained from the store, else API events stored after the bundle was made."""
-        if self._trained_through is not None:
-            return bool((history.ids > self._trained_through).any())
-        newer = history.from_api & (history.created_at > self._trained_at)
-        return bool(newer.any())
+    def _row(self, user_id: str, history: History) -> int:
+        """The user's model row; -1 if the model does not know them or learned it from data
+        the user was deleted from since (app/serving/deletions.py)."""
+        return -1 if self.cutoff.applies(history.deleted) else self._bundle.user_map.get(user_id)
 
     def current_row(self, user_id: str, history: History) -> int | None:
         """The user's model row if the model knows them and was trained on all their events."""
-        user = self._bundle.user_map.get(user_id)
+        user = self._row(user_id, history)
         return user if user >= 0 and not self._has_newer(history) else None
 
     def needs_fold_in(self, user_id: str, history: History) -> bool:
@@ -103,7 +103,7 @@ class UserScoring:
                 return np.asarray(scores, np.float32), "fold_in"
             except FoldInUnsupported:
                 pass
-        user = self._bundle.user_map.get(user_id)
+        user = self._row(user_id, history)
         if user >= 0:
             return self._bundle.scorer.score_users(np.array([user]))[0], "model"
         return self._popularity, "popularity"

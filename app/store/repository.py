@@ -6,7 +6,7 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -160,7 +160,14 @@ def interactions_since(
     condition = Interaction.id > after_id
     if also_ids:
         condition = or_(condition, Interaction.id.in_(list(also_ids)))
-    query = (
+    query = interaction_rows(condition).execution_options(yield_per=chunk)
+    for rows in session.execute(query).partitions():
+        yield [tuple(row) for row in rows]
+
+
+def interaction_rows(condition: ColumnElement[bool]) -> Select:
+    """The interactions matching `condition` as `InteractionRow`s, in id order."""
+    return (
         select(
             Interaction.id,
             User.external_id,
@@ -175,10 +182,7 @@ def interactions_since(
         .join(Item, Interaction.item_id == Item.id)
         .where(condition)
         .order_by(Interaction.id)
-        .execution_options(yield_per=chunk)
     )
-    for rows in session.execute(query).partitions():
-        yield [tuple(row) for row in rows]
 
 
 def hidden_item_ids(session: Session) -> set[str]:

@@ -67,6 +67,8 @@ class Interaction(Base):
             sqlite_where=text("source = 'import'"),
             postgresql_where=text("source = 'import'"),
         ),
+        # ids are never reused, also after the newest rows are deleted (migration 0004)
+        {"sqlite_autoincrement": True},
     )
 
 

@@ -77,6 +77,16 @@ def _cases(m: ModuleType, version: str) -> dict[str, list[Case]]:
             ({"user_id": "0"}, 200, "UserOut"),
             ({"user_id": "nobody"}, 404, "not_found"),
         ],
+        "catalog.delete_user": [
+            ({"user_id": "new"}, 200, "DeletionOut"),
+            ({"user_id": "new"}, 404, "not_found"),
+            ({"user_id": "0", "client": "anonymous"}, 401, "unauthorized"),
+        ],
+        "catalog.delete_item": [
+            ({"item_id": "19"}, 200, "DeletionOut"),
+            ({"item_id": "19"}, 404, "not_found"),
+            ({"item_id": "1", "client": "wrong key"}, 403, "forbidden"),
+        ],
         "models.list_models": [({}, 200, "ModelsOut")],
         "models.reload_model": [
             ({}, 200, "ReloadOut"),
@@ -210,6 +220,8 @@ OPERATIONS = [
     "catalog.put_item",
     "catalog.get_item",
     "catalog.get_user",
+    "catalog.delete_user",
+    "catalog.delete_item",
     "models.list_models",
     "models.reload_model",
     "models.activate_model",

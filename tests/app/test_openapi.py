@@ -83,6 +83,8 @@ OPERATIONS = {
     ("put", "/items/{item_id}"): ("putItem", {200, 400, 413, 422}),
     ("get", "/items/{item_id}"): ("getItem", {200, 404, 422}),
     ("get", "/users/{user_id}"): ("getUser", {200, 404, 422}),
+    ("delete", "/users/{user_id}"): ("deleteUser", {200, 401, 403, 404, 422}),
+    ("delete", "/items/{item_id}"): ("deleteItem", {200, 401, 403, 404, 422}),
     ("get", "/models"): ("listModels", {200}),
     ("get", "/models/{version}/report"): ("getModelReport", {200, 404, 422}),
     ("post", "/admin/reload"): ("reloadModel", {200, 401, 403, 409, 503}),
@@ -147,10 +149,12 @@ def test_openapi_admin_key_is_a_security_scheme_of_every_admin_route(spec):
         "type": "apiKey",
         "in": "header",
         "name": "X-API-Key",
-        "description": "The value of RECO_ADMIN_KEY; needed by the /admin routes only.",
+        "description": "The value of RECO_ADMIN_KEY; needed by the /admin routes and the "
+        "deletions only.",
     }
-    for (_, path), op in _operations(spec).items():
-        expected = [{"AdminKey": []}] if path.startswith("/admin/") else None
+    for (method, path), op in _operations(spec).items():
+        admin = path.startswith("/admin/") or method == "delete"
+        expected = [{"AdminKey": []}] if admin else None
         assert op.get("security") == expected, path
         assert "x-api-key" not in {p["name"].lower() for p in op.get("parameters", [])}
 

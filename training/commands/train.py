@@ -45,11 +45,13 @@ def run(args: argparse.Namespace) -> int:
     params = params_per_model([args.model], requested_params(args))[args.model]
     extra = {}
     if args.dataset == "store":
-        from training.datasets.store import latest_interaction_id, load_store
+        from training.datasets.store import latest_deletion_id, latest_interaction_id, load_store
 
-        # the id first, then only rows up to it: a row written meanwhile is neither trained on
-        # nor marked as trained on, so fold-in still sees it
+        # the ids first, then only rows up to it: a row written meanwhile is neither trained on
+        # nor marked as trained on, so fold-in still sees it; a deletion logged meanwhile
+        # still applies to the bundle in serving (app/serving/deletions.py)
         url = args.database_url or get_settings().database_url
+        extra["latest_deletion_id"] = latest_deletion_id(url)
         extra["latest_interaction_id"] = latest_interaction_id(url)
         data = load_store(url, up_to_id=extra["latest_interaction_id"])
     else:

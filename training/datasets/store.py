@@ -8,7 +8,8 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from app.config import get_settings
-from app.store.session import create_store_engine, init_schema
+from app.store import deletions
+from app.store.session import create_store_engine, init_schema, make_sessionmaker
 from app.store.tables import Interaction, Item, User
 from training.interactions import Interactions
 
@@ -62,3 +63,14 @@ def latest_interaction_id(database_url: str) -> int:
         latest = connection.scalar(select(func.max(Interaction.id))) or 0
     engine.dispose()
     return int(latest)
+
+
+def latest_deletion_id(database_url: str) -> int:
+    """The newest deletion log id (0: none); read before the data, so the data holds no row
+    of a deletion up to it."""
+    engine = create_store_engine(database_url)
+    init_schema(engine)
+    with make_sessionmaker(engine)() as session:
+        latest = deletions.latest_deletion_id(session)
+    engine.dispose()
+    return latest
