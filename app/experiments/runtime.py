@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Counter as PromCounter
@@ -30,16 +31,19 @@ from app.store.experiments import ArmKey, add_counts, load_arms, running_experim
 
 log = logging.getLogger(__name__)
 
-SEEN_LIMIT = 1_000_000  # users remembered as already written, per worker
+SEEN_LIMIT = 100_000  # users remembered as already written, per worker (~15 MB)
 
 
 @dataclass(frozen=True)
 class Arm:
-    """A routable arm: its position, name and the model that answers it in this worker."""
+    """A routable arm: where it belongs, the model that answers it in this worker, and its
+    Prometheus impression counter (labelled once, not per request)."""
 
+    experiment_id: int
     position: int
     name: str
     service: ModelService
+    impressions: Any = field(repr=False)  # prometheus_client's labelled Counter child
 
 
 @dataclass(frozen=True)
@@ -103,24 +107,21 @@ class ExperimentRuntime:
         if running is None or explicit:
             return default, Assignment(None, new_recommendation_id())
         arm = running.arms[assign(running.experiment_id, user_id, running.bounds)]
-        return arm.service, Assignment(
-            arm, new_recommendation_id(running.experiment_id, arm.position)
-        )
+        return arm.service, Assignment(arm, new_recommendation_id(arm.experiment_id, arm.position))
 
     def served(self, user_id: str, assignment: Assignment) -> None:
         """Count one list an arm answered, and its user if this worker has not yet."""
-        running, arm = self.running, assignment.arm
-        if arm is None or running is None:
+        arm = assignment.arm
+        if arm is None:
             return
-        key = (running.experiment_id, arm.position)
-        self._impressions[key] += 1
-        self.impression_counter.labels(str(running.experiment_id), arm.name).inc()
-        seen = (running.experiment_id, user_id)
+        self._impressions[arm.experiment_id, arm.position] += 1
+        arm.impressions.inc()
+        seen = (arm.experiment_id, user_id)
         if seen not in self._seen:
             if len(self._seen) >= SEEN_LIMIT:
                 self._seen.clear()  # re-inserting a known user costs an ignored row
             self._seen.add(seen)
-            self._new_users.append((running.experiment_id, user_id, arm.position))
+            self._new_users.append((arm.experiment_id, user_id, arm.position))
 
     def attributed(self, events: Counter[tuple[int, str]]) -> None:
         """Count attributed events (experiment, arm name) in Prometheus; the store holds them."""
@@ -141,7 +142,13 @@ class ExperimentRuntime:
             return
         try:
             arms = tuple(
-                Arm(r.position, r.name, resolve_model(self.models, self.artifacts_dir, r.version))
+                Arm(
+                    experiment_id,
+                    r.position,
+                    r.name,
+                    resolve_model(self.models, self.artifacts_dir, r.version),
+                    self.impression_counter.labels(str(experiment_id), r.name),
+                )
                 for r in rows
             )
         except Exception as error:  # a missing or damaged bundle must not stop serving
