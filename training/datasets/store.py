@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 from app.config import get_settings
 from app.store import deletions
 from app.store.session import create_store_engine, init_schema, make_sessionmaker
-from app.store.tables import Interaction, Item, User
+from app.store.tables import Interaction, Item
+from training.datasets.store_columns import read_columns
 from training.interactions import Interactions
-
-RATING_KIND = "rating"  # the store's kind of a rating; every other kind is an implicit event
 
 
 def load_store(
@@ -29,27 +28,11 @@ def load_store(
         negative_kinds = get_settings().negative_kinds
     engine = create_store_engine(database_url)
     init_schema(engine)
-    query = (
-        select(
-            User.external_id.label("user"),
-            Item.external_id.label("item"),
-            Interaction.value.label("rating"),
-            Interaction.timestamp.label("timestamp"),
-            (Interaction.kind == RATING_KIND).label("is_rating"),
-        )
-        .join(User, Interaction.user_id == User.id)
-        .join(Item, Interaction.item_id == Item.id)
-        .where(Item.hidden.is_(False), Interaction.kind.not_in(list(negative_kinds)))
-        .order_by(Interaction.id)
-    )
-    if up_to_id is not None:
-        query = query.where(Interaction.id <= up_to_id)
     items_query = select(Item.external_id.label("item"), Item.title, Item.genres).where(
         Item.hidden.is_(False)
     )
     with engine.connect() as connection:
-        columns = ["user", "item", "rating", "timestamp", "is_rating"]
-        frame = pd.DataFrame(connection.execute(query).mappings().all(), columns=columns)
+        frame = read_columns(connection, up_to_id, negative_kinds).frame()
         items = pd.DataFrame(connection.execute(items_query).mappings().all(),
                              columns=["item", "title", "genres"])  # fmt: skip
     engine.dispose()
