@@ -10,6 +10,7 @@ import pandas as pd
 
 INTERACTION_COLUMNS = ("user", "item", "rating", "timestamp")
 ITEM_COLUMNS = ("item", "title", "genres")
+NEGATIVE_COLUMNS = ("user", "item")
 
 
 class DatasetError(ValueError):
@@ -29,12 +30,15 @@ class Interactions:
     seconds) and is_rating (bool: the row is a rating on the data's scale; False for any other
     event, e.g. an API click; True when a loader does not say); `items` has columns item
     (str), title (str), genres (str, "|"-separated) and may be empty when the source has no
-    metadata.
+    metadata. `negatives` has columns user and item (str): explicit negative feedback (a
+    dislike), kept apart from the rows so that no model learns it as a positive; a model whose
+    objective holds explicit negatives (als) reads it, and a pair in it is no row's positive.
     """
 
     frame: pd.DataFrame
     name: str
     items: pd.DataFrame = field(default_factory=lambda: empty_items())
+    negatives: pd.DataFrame = field(default_factory=lambda: empty_negatives())
 
     def __post_init__(self) -> None:
         missing = [c for c in INTERACTION_COLUMNS if c not in self.frame.columns]
@@ -42,13 +46,16 @@ class Interactions:
             raise ValueError(f"interactions lack columns {missing}")
         object.__setattr__(self, "frame", normalise_frame(self.frame))
         object.__setattr__(self, "items", normalise_items(self.items))
+        negatives = self.negatives[list(NEGATIVE_COLUMNS)].astype(str).drop_duplicates()
+        object.__setattr__(self, "negatives", negatives.reset_index(drop=True))
 
     def __len__(self) -> int:
         return len(self.frame)
 
     def with_rows(self, frame: pd.DataFrame) -> Interactions:
-        """The same dataset (name, item metadata) with other interaction rows, e.g. a split."""
-        return Interactions(frame, self.name, self.items)
+        """The same dataset (name, item metadata, negatives) with other interaction rows, e.g.
+        a split."""
+        return Interactions(frame, self.name, self.items, self.negatives)
 
     def fingerprint(self) -> str:
         """sha256 of the interaction rows in a canonical order: same data, same fingerprint."""
@@ -62,6 +69,9 @@ class Interactions:
                 digest.update("\x1f".join(values.tolist()).encode())
             else:
                 digest.update(np.ascontiguousarray(values).tobytes())
+        if len(self.negatives):  # data without negatives keeps the fingerprint it had
+            pairs = self.negatives.sort_values(list(NEGATIVE_COLUMNS), kind="stable")
+            digest.update("\x1e".join(pairs["user"] + "\x1f" + pairs["item"]).encode())
         return digest.hexdigest()
 
     def titles(self) -> dict[str, str]:
@@ -72,6 +82,11 @@ class Interactions:
 def empty_items() -> pd.DataFrame:
     """An item table with the right columns and no rows."""
     return pd.DataFrame({c: pd.Series(dtype=object) for c in ITEM_COLUMNS})
+
+
+def empty_negatives() -> pd.DataFrame:
+    """A negatives table with the right columns and no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in NEGATIVE_COLUMNS})
 
 
 def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,9 @@ class EncodedInteractions:
     item_genres: tuple[str, ...] = ()
     # bool per row: a rating (rating models learn from these only); None: every row is one
     is_rating: np.ndarray | None = None
+    # explicit negative (user, item) pairs, apart from the rows (Interactions.negatives)
+    negative_users: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    negative_items: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
 
     def __post_init__(self) -> None:
         if self.is_rating is None:
@@ -47,13 +50,20 @@ class EncodedInteractions:
         user_map: IdMap | None = None,
         item_map: IdMap | None = None,
     ) -> EncodedInteractions:
-        """Encode `data`; with given maps, rows whose user or item is unknown are dropped."""
+        """Encode `data`; with given maps, rows whose user or item is unknown are dropped, as
+        are rows of a pair the user gave negative feedback (a dislike is never a positive)."""
         frame = data.frame
         user_map = user_map or IdMap.from_values(frame["user"])
         item_map = item_map or IdMap.from_values(frame["item"])
         users = user_map.encode(frame["user"].to_numpy())
         items = item_map.encode(frame["item"].to_numpy())
-        keep = (users >= 0) & (items >= 0)
+        negative_users = user_map.encode(data.negatives["user"].to_numpy())
+        negative_items = item_map.encode(data.negatives["item"].to_numpy())
+        known = (negative_users >= 0) & (negative_items >= 0)
+        negative_users, negative_items = negative_users[known], negative_items[known]
+        negative = np.isin(pair_codes(users, items, len(item_map)),
+                           pair_codes(negative_users, negative_items, len(item_map)))  # fmt: skip
+        keep = (users >= 0) & (items >= 0) & ~negative
         genres = dict(zip(data.items["item"], data.items["genres"], strict=True))
         return cls(
             users=users[keep],
@@ -64,6 +74,8 @@ class EncodedInteractions:
             item_map=item_map,
             item_genres=tuple(genres.get(i, "") for i in item_map.ids) if genres else (),
             is_rating=frame["is_rating"].to_numpy(bool)[keep],
+            negative_users=negative_users.astype(np.int32),
+            negative_items=negative_items.astype(np.int32),
         )
 
     def __len__(self) -> int:
@@ -88,6 +100,8 @@ class EncodedInteractions:
             item_map=self.item_map,
             item_genres=self.item_genres,
             is_rating=self.is_rating[mask_or_index],
+            negative_users=self.negative_users,
+            negative_items=self.negative_items,
         )
 
     def ratings_only(self, needed_by: str) -> EncodedInteractions:

@@ -108,7 +108,7 @@ def test_negative_kinds_are_configurable(als_artifacts, tmp_path):
         assert top not in [i["item_id"] for i in _items(client, "0", exclude_seen="false")]
 
 
-def test_training_from_the_store_leaves_dislikes_out(als_client, tmp_path):
+def test_training_from_the_store_holds_dislikes_apart_from_the_rows(als_client, tmp_path):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     before = len(load_store(url))
     _post(als_client, "0", "15", "dislike")
@@ -116,4 +116,5 @@ def test_training_from_the_store_leaves_dislikes_out(als_client, tmp_path):
     data = load_store(url)
     assert len(data) == before + 1
     assert not ((data.frame["user"] == "0") & (data.frame["item"] == "15")).any()
+    assert data.negatives.values.tolist() == [["0", "15"]]  # what als learns as a negative
     assert len(load_store(url, negative_kinds=[])) == before + 2

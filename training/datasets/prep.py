@@ -26,7 +26,7 @@ def filter_min_interactions(
         items = frame["item"].map(frame["item"].value_counts()) >= min_item
         keep = users & items
         if keep.all():
-            return Interactions(frame, data.name, data.items)
+            return data.with_rows(frame)
         frame = frame[keep]
 
 

@@ -1,6 +1,8 @@
 """Implicit ALS (Hu, Koren & Volinsky 2008): weighted least squares on a binary preference
 matrix with confidence 1 + alpha on observed pairs, solved by alternating conjugate-gradient
-steps (Takacs et al. 2011) vectorised over all users (items) at once. NumPy only."""
+steps (Takacs et al. 2011) vectorised over all users (items) at once. Explicit negatives
+(dislikes, `EncodedInteractions.negative_*`) are pairs of preference 0 at that confidence.
+NumPy only."""
 
 from __future__ import annotations
 
@@ -111,27 +113,38 @@ class _Block:
         return out
 
 
-def _solve(x: np.ndarray, other: np.ndarray, pairs: _Observed, cfg: ALSConfig) -> np.ndarray:
-    """Conjugate-gradient steps, from `x`, towards (O'O + alpha O_u'O_u + reg I) x_u =
+def _solve(
+    x: np.ndarray,
+    other: np.ndarray,
+    pairs: _Observed,
+    cfg: ALSConfig,
+    sure: _Observed | None = None,
+) -> np.ndarray:
+    """Conjugate-gradient steps, from `x`, towards (O'O + alpha O_c'O_c + reg I) x_u =
     (1 + alpha) sum of the observed rows of O, for every row u; block by block, as each
-    row's system is its own."""
+    row's system is its own. The confident pairs c are the observed ones, plus the explicit
+    negatives when `sure` holds both."""
     gram = other.T @ other + cfg.reg * np.eye(other.shape[1], dtype=other.dtype)
+    sure = sure or pairs
     out = np.empty_like(x)
-    for lo, hi in pairs.bounds(other.shape[1]):
-        out[lo:hi] = _conjugate_gradient(x[lo:hi], gram, pairs.block(lo, hi, other), cfg)
+    for lo, hi in sure.bounds(other.shape[1]):
+        weights = sure.block(lo, hi, other)
+        total = (weights if sure is pairs else pairs.block(lo, hi, other)).total()
+        out[lo:hi] = _conjugate_gradient(x[lo:hi], gram, total, weights, cfg)
     return out
 
 
 def _conjugate_gradient(
-    x: np.ndarray, gram: np.ndarray, block: _Block, cfg: ALSConfig
+    x: np.ndarray, gram: np.ndarray, total: np.ndarray, block: _Block, cfg: ALSConfig
 ) -> np.ndarray:
-    """`cfg.cg_steps` conjugate-gradient steps from `x` for the rows of `block`."""
+    """`cfg.cg_steps` conjugate-gradient steps from `x` for the rows of `block` (the pairs of
+    confidence 1 + alpha), whose observed rows of the other side sum to `total`."""
 
     def apply(v: np.ndarray) -> np.ndarray:
         return v @ gram + cfg.alpha * block.weighted(v)
 
     x = x.copy()
-    residual = (1.0 + cfg.alpha) * block.total() - apply(x)
+    residual = (1.0 + cfg.alpha) * total - apply(x)
     direction = residual.copy()
     norm = np.einsum("ud,ud->u", residual, residual)
     for _ in range(cfg.cg_steps):
@@ -163,6 +176,12 @@ class ImplicitALS(Recommender):
         ranker = None if valid is None else ValidationRanker(fit_part, valid, rng)
         by_user = _Observed(fit_part.users, fit_part.items, train.n_users, train.n_items)
         by_item = _Observed(fit_part.items, fit_part.users, train.n_items, train.n_users)
+        sure_by_user = sure_by_item = None  # with explicit negatives: preference 0, confidence
+        if len(train.negative_users):  # 1 + alpha, as implicit reads a negative value
+            users = np.r_[fit_part.users, train.negative_users]
+            items = np.r_[fit_part.items, train.negative_items]
+            sure_by_user = _Observed(users, items, train.n_users, train.n_items)
+            sure_by_item = _Observed(items, users, train.n_items, train.n_users)
         init = np.random.default_rng(cfg.seed)
         self.user_factors = (init.standard_normal((train.n_users, cfg.factors)) * 0.01).astype(
             np.float32
@@ -171,8 +190,12 @@ class ImplicitALS(Recommender):
             np.float32
         )
         for iteration in range(cfg.iterations):
-            self.user_factors = _solve(self.user_factors, self.item_factors, by_user, cfg)
-            self.item_factors = _solve(self.item_factors, self.user_factors, by_item, cfg)
+            self.user_factors = _solve(
+                self.user_factors, self.item_factors, by_user, cfg, sure_by_user
+            )
+            self.item_factors = _solve(
+                self.item_factors, self.user_factors, by_item, cfg, sure_by_item
+            )
             if ranker is not None:
                 figures = {"val_ndcg@10": ranker(self.export().scorer())}
                 self.history.epochs.append(figures)

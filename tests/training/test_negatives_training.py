@@ -1,0 +1,53 @@
+"""Explicit negatives (dislikes) in training data: apart from the rows, never a positive,
+learned by als as preference 0 at confidence 1 + alpha."""
+
+import numpy as np
+import pandas as pd
+
+from tests.conftest import block_interactions
+from training.datasets.prep import prepare
+from training.interactions import Interactions
+from training.models.base import create_model
+from training.vocab import EncodedInteractions
+
+
+def _with_dislikes(data: Interactions, pairs: list[tuple[str, str]]) -> Interactions:
+    return Interactions(
+        data.frame, data.name, data.items, pd.DataFrame(pairs, columns=["user", "item"])
+    )
+
+
+def test_negatives_travel_with_the_data_and_drop_their_pairs_rows():
+    plain = block_interactions()
+    liked = plain.frame.iloc[0]  # user 0's first row
+    data = _with_dislikes(plain, [(liked["user"], liked["item"]), ("0", "15"), ("0", "15")])
+    assert len(data.negatives) == 2 and data.fingerprint() != plain.fingerprint()
+    assert _with_dislikes(plain, []).fingerprint() == plain.fingerprint()
+    assert (
+        len(prepare(data.with_rows(data.frame[:50]), {"min_user_interactions": 2}).negatives) == 2
+    )
+    encoded = EncodedInteractions.encode(data)
+    assert len(encoded) == len(plain) - 1  # the disliked pair is no positive row
+    user, item = encoded.user_map.get("0"), encoded.item_map.get("15")
+    assert (user, item) in set(
+        zip(encoded.negative_users.tolist(), encoded.negative_items.tolist(), strict=True)
+    )
+    assert len(encoded.subset(np.arange(5)).negative_users) == 2
+
+
+def test_als_learns_a_dislike_as_an_explicit_negative():
+    """The users of group A (0-9) who never touched item 3, which the others of their group
+    like, dislike it: als scores it lower for them than without the dislikes."""
+    plain = block_interactions()
+    frame = plain.frame
+    touched = set(frame.loc[frame["item"] == "3", "user"])
+    pairs = [(str(u), "3") for u in range(10) if str(u) not in touched]
+    assert pairs and touched & {str(u) for u in range(10)}
+    scores = {}
+    for name, data in (("plain", plain), ("negative", _with_dislikes(plain, pairs))):
+        model = create_model("als", factors=4, iterations=10, reg=1.0)
+        encoded = EncodedInteractions.encode(data)
+        model.fit(encoded)
+        users = np.array([encoded.user_map.get(u) for u, _ in pairs])
+        scores[name] = model.score(users)[:, encoded.item_map.get("3")]
+    assert (scores["negative"] < scores["plain"]).all()
