@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainResult:
-    bundle: Path
+    bundle: Path | None
     metrics: dict[str, float]
 
 
@@ -52,8 +52,10 @@ def train_and_export(
     holdout: bool = True,
     report: bool = True,
     extra_dataset: dict[str, Any] | None = None,
+    write: bool = True,
 ) -> TrainResult:
-    """Fit on all of `data` and write the bundle, with holdout metrics when asked."""
+    """Fit on all of `data` and write the bundle, with holdout metrics when asked; without
+    `write` (a worker beside the chief, which fits in step with it), no bundle."""
     metrics = holdout_metrics(make_model, data, seed) if holdout else {}
     if metrics:
         log.info("holdout %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
@@ -61,6 +63,8 @@ def train_and_export(
     model = make_model()
     check_fits(model, encoded)
     model.fit(encoded)
+    if not write:
+        return TrainResult(None, metrics)
     selection = model.selection if isinstance(model, AutoRecommender) else None
 
     def write_report(path: Path) -> None:

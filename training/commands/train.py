@@ -13,6 +13,7 @@ from training.commands.params import (
     requested_params,
 )
 from training.datasets.options import add_dataset_arguments, dataset_from_args
+from training.distributed import add_worker_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,17 +33,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     add_param_arguments(parser)
     add_dataset_arguments(parser)
+    add_worker_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from training.datasets.prep import prepare
+    from training.distributed import check_same_data, from_chief, is_chief, start
     from training.export import new_bundle_dir
-    from training.models.base import create_model
+    from training.models._sampled import SampledRecommender
+    from training.models.base import create_model, model_class
     from training.pipeline import train_and_export
 
     # fail on a bad name or value before loading data
     params = params_per_model([args.model], requested_params(args))[args.model]
+    if (status := start(args, issubclass(model_class(args.model), SampledRecommender))) is not None:
+        return status
     extra = {}
     if args.dataset == "store":
         from training.datasets.store import latest_deletion_id, latest_interaction_id, load_store
@@ -51,12 +57,13 @@ def run(args: argparse.Namespace) -> int:
         # nor marked as trained on, so fold-in still sees it; a deletion logged meanwhile
         # still applies to the bundle in serving (app/serving/deletions.py)
         url = args.database_url or get_settings().database_url
-        extra["latest_deletion_id"] = latest_deletion_id(url)
-        extra["latest_interaction_id"] = latest_interaction_id(url)
+        extra["latest_deletion_id"] = from_chief(latest_deletion_id(url))
+        extra["latest_interaction_id"] = from_chief(latest_interaction_id(url))
         data = load_store(url, up_to_id=extra["latest_interaction_id"])
     else:
         data = dataset_from_args(args.dataset, args)
     data = prepare(data, preparation_options(args))
+    check_same_data(data)
     out = args.out or new_bundle_dir(get_settings().artifacts_dir, args.model)
     result = train_and_export(
         lambda: create_model(args.model, **params),
@@ -66,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
         holdout=not args.no_holdout,
         report=not args.no_report,
         extra_dataset=extra,
+        write=is_chief(),
     )
+    if result.bundle is None:
+        return 0
     print(f"bundle: {result.bundle}")
     for name, value in result.metrics.items():
         print(f"  {name:>14} {value:.4f}")

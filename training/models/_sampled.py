@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from training import distributed
+from training.distributed import Shard, workers_scope
 from training.models._implicit import (
     SampledConfig,
     ValidationRanker,
@@ -77,6 +79,12 @@ class SampledRecommender(Recommender):
         return -ops.log_sigmoid(positive - negative)
 
     def fit(self, train: EncodedInteractions) -> FitHistory:
+        """Fit in the workers' scope when this process is one of several (distributed.py)."""
+        with workers_scope():
+            return self.fit_here(train)
+
+    def fit_here(self, train: EncodedInteractions) -> FitHistory:
+        """The fit itself: one model over the positives, with early stopping."""
         data, fit_part, valid, rng = self.seeded_split(train)
         self.model = self.train_model(self.build(train.n_users, train.n_items), fit_part,
                                       valid, rng, self.name, finish_on=data)  # fmt: skip
@@ -98,14 +106,19 @@ class SampledRecommender(Recommender):
         return data, *carve_validation(data, cfg.validation_fraction, rng), rng
 
     def epoch_sampler(
-        self, data: EncodedInteractions, rng: np.random.Generator
+        self, data: EncodedInteractions, rng: np.random.Generator, shard: Shard | None = None
     ) -> Callable[[], tuple[np.ndarray, ...]]:
         """A function giving one epoch of shuffled training arrays from `data`, with fresh
-        negatives each call: (pairs, labels, weights) or, pairwise, (triples, weights)."""
+        negatives each call: (pairs, labels, weights) or, pairwise, (triples, weights). With a
+        `shard`, only its rows of `data` are sampled from (negatives still avoid every
+        positive of the user, recency still weighs the user's whole history)."""
         cfg, n_items = self.config, data.n_items
         codes = positive_codes(data.users, data.items, n_items)
         # what stays the same every epoch; a sampled negative weighs what its positive weighs
         weights = recency_weights(data, cfg.recency)
+        if shard is not None:
+            rows = shard.rows(len(data))
+            data, weights = data.subset(rows), weights[rows]
         repeated_weights = np.repeat(weights, cfg.negatives)
 
         if self.sampling == "pairwise":
@@ -144,8 +157,12 @@ class SampledRecommender(Recommender):
 
         from training.models._keras_fit import Finish, fit_epochs
 
-        cfg = self.config
+        cfg, workers = self.config, distributed.active()
         model(np.zeros((1, 2), np.int32))
+        shard, batch_size, sample_rng = None, cfg.batch_size, rng
+        if workers is not None:  # a global batch of batch_size; negatives of its own per worker
+            shard, batch_size = workers.shard, cfg.batch_size // workers.shard.num_workers
+            sample_rng = np.random.default_rng([int(rng.integers(2**63)), shard.index])
 
         def loss(model: keras.Model, batch: tuple) -> Any:
             if self.sampling == "pairwise":
@@ -158,12 +175,13 @@ class SampledRecommender(Recommender):
         ranker = None if valid is None else ValidationRanker(fit_part, valid, rng)
         finish = None
         if ranker is not None and finish_on is not None:
-            finish = Finish(self.epoch_sampler(finish_on, rng), cfg.finish_epochs, FINISH_RATE)
+            finish = Finish(self.epoch_sampler(finish_on, sample_rng, shard), cfg.finish_epochs,
+                            FINISH_RATE)  # fmt: skip
         fit_epochs(
-            model, loss, self.epoch_sampler(fit_part, rng),
+            model, loss, self.epoch_sampler(fit_part, sample_rng, shard),
             None if ranker is None else lambda: ranker(self.export_model(model).scorer()),
-            name=name, epochs=cfg.epochs, batch_size=cfg.batch_size,
+            name=name, epochs=cfg.epochs, batch_size=batch_size,
             learning_rate=cfg.learning_rate, patience=cfg.patience, history=self.history.epochs,
-            finish=finish,
+            finish=finish, workers=workers,
         )  # fmt: skip
         return model

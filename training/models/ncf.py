@@ -116,12 +116,12 @@ class NeuMF(FoldInSampled):
     def export_model(self, model: Any) -> ExportedModel:
         return ExportedModel("ncf", model.tables(), self.fold_in_params())
 
-    def fit(self, train: EncodedInteractions) -> FitHistory:
+    def fit_here(self, train: EncodedInteractions) -> FitHistory:
         """As every sampled model, after the pretraining that `pretrain` names; each stage
         stops early on the same validation split."""
         cfg = self.config
         if cfg.pretrain == "none":
-            return super().fit(train)
+            return super().fit_here(train)
         data, fit_part, valid, rng = self.seeded_split(train)
         n_users, n_items = train.n_users, train.n_items
         gmf = self.train_model(_ncf_model(n_users, n_items, cfg.factors, (), cfg),
