@@ -82,14 +82,16 @@ class _Observed:
 
 class _Block:
     """Sums over some rows' observed columns: a dense mask times `other`, or the other-side
-    vectors gathered once per block (`observed`, grouped by row, `counts` per row)."""
+    vectors gathered once per block (`observed`, grouped by row, `counts` per row), also
+    kept as columns: summing each row's run of columns (reduceat along the contiguous
+    axis) is ~5x faster than summing runs of rows."""
 
     def __init__(
         self, observed: np.ndarray, mask: np.ndarray | None = None, counts: np.ndarray | None = None
     ) -> None:
         self.observed, self.mask = observed, mask
         if counts is not None:
-            self.counts = counts
+            self.counts, self.columns = counts, np.ascontiguousarray(observed.T)
             self.nonempty = np.flatnonzero(counts)
             self.starts = (np.cumsum(counts) - counts)[self.nonempty]
 
@@ -97,19 +99,20 @@ class _Block:
         """Per row r: the sum of other[c] over its observed columns c."""
         if self.mask is not None:
             return self.mask @ self.observed
-        return self._segment_sum(self.observed)
+        return self._segment_sum(self.columns)
 
     def weighted(self, x: np.ndarray) -> np.ndarray:
         """Per row r: the sum of (x[r] . other[c]) other[c] over its observed columns c."""
         if self.mask is not None:
             return (self.mask * (x @ self.observed.T)) @ self.observed
         dots = np.einsum("nd,nd->n", self.observed, np.repeat(x, self.counts, axis=0))
-        return self._segment_sum(self.observed * dots[:, None])
+        return self._segment_sum(self.columns * dots)
 
     def _segment_sum(self, values: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(self.counts), values.shape[1]), values.dtype)
-        if len(values):
-            out[self.nonempty] = np.add.reduceat(values, self.starts, axis=0)
+        """Per row, the sum of its run of columns of `values` (factors x pairs)."""
+        out = np.zeros((len(self.counts), values.shape[0]), values.dtype)
+        if values.shape[1]:
+            out[self.nonempty] = np.add.reduceat(values, self.starts, axis=1).T
         return out
 
 
