@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.store.repository import InteractionRow, interaction_rows
+from app.store.repository import InteractionRow, interaction_rows, retried
 from app.store.tables import Deletion, Interaction, Item, User
 
 Kind = Literal["user", "item"]
 _TABLES = {"user": (User, Interaction.user_id), "item": (Item, Interaction.item_id)}
-ATTEMPTS = 3  # a writer adding an event of the id at the same moment makes PostgreSQL retry
 
 
 @dataclass(frozen=True)
@@ -40,14 +38,7 @@ def delete_entity(session: Session, kind: Kind, external_id: str) -> Deleted | N
     """Remove a user's or item's interactions and row and log the deletion, all or nothing;
     None when the store does not know the id. Retried when a concurrent writer added an
     event of the id between the two deletes (the foreign key then refuses the second)."""
-    for attempt in range(ATTEMPTS):
-        try:
-            return _delete_once(session, kind, external_id)
-        except IntegrityError:
-            session.rollback()
-            if attempt == ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    return retried(session, lambda: _delete_once(session, kind, external_id))
 
 
 def _delete_once(session: Session, kind: Kind, external_id: str) -> Deleted | None:

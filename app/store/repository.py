@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, Table, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.store.tables import Interaction, Item, User
 
 CHUNK = 5_000
+ATTEMPTS = 3  # of a write that raced a deletion (see retried)
+T = TypeVar("T")
 
 
 def insert_ignoring_duplicates(connection: Connection, table: Table, rows: list[dict]) -> None:
@@ -53,8 +57,26 @@ def _lookup(connection: Connection, table: Table, external_ids: list[str]) -> di
     return found
 
 
+def retried(session: Session, work: Callable[[], T]) -> T:
+    """Run `work` (one transaction that commits), again after a rollback when a concurrent
+    deletion removed a user or item row it had found (a foreign key or an update then fails):
+    the next attempt sees the deletion, so the id is made anew or found gone."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return work()
+        except (IntegrityError, StaleDataError):
+            session.rollback()
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def add_interactions(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     """Store events (user_id, item_id, value, kind, timestamp); commits before returning."""
+    return retried(session, lambda: _add_interactions(session, rows))
+
+
+def _add_interactions(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     connection = session.connection()
     users = ensure_ids(connection, User.__table__, (r["user_id"] for r in rows))
     items = ensure_ids(connection, Item.__table__, (r["item_id"] for r in rows))
@@ -215,12 +237,17 @@ def upsert_item(
     hidden: bool,
 ) -> dict[str, Any]:
     """Create or replace an item's metadata (and visibility); commits."""
-    connection = session.connection()
-    ensure_ids(connection, Item.__table__, [item_id])
-    item = session.scalar(select(Item).where(Item.external_id == item_id))
-    item.title, item.genres = title, "|".join(categories)
-    item.meta, item.hidden = dict(metadata), hidden
-    session.commit()
+
+    def upsert() -> None:
+        ensure_ids(session.connection(), Item.__table__, [item_id])
+        item = session.scalar(select(Item).where(Item.external_id == item_id))
+        if item is None:
+            raise StaleDataError(f"item {item_id!r} was deleted meanwhile")
+        item.title, item.genres = title, "|".join(categories)
+        item.meta, item.hidden = dict(metadata), hidden
+        session.commit()
+
+    retried(session, upsert)
     return item_details(session, item_id) or {}
 
 

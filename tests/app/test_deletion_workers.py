@@ -1,8 +1,10 @@
-"""Deletions reach every worker process of a host at once: a real `python -m app` with
-several uvicorn workers sharing one SQLite store, requests spread over many connections."""
+"""Deletions over a real `python -m app` on a SQLite store: they reach every worker process
+of a host at once (requests spread over many connections), and events posted while their
+user is being deleted are stored, never a server error."""
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -47,3 +49,29 @@ def test_deletions_reach_every_worker_at_once(mf_artifacts, tmp_path):
             server.base, "/similar/1?k=18"
         )
         assert all(item not in _items(body) for body in lists)
+
+
+def test_events_racing_deletions_of_their_user_are_never_a_server_error(mf_artifacts, tmp_path):
+    """A post finds the user's row, a deletion removes it, the post's insert breaks the
+    foreign key: the post is retried and makes the user anew (it came after the deletion)."""
+    rounds, threads = 120, 4
+
+    def post(_: int) -> list[int]:
+        with httpx.Client(base_url=server.base) as client:
+            event = {"user_id": "racer", "item_id": "1", "kind": "click"}
+            return [client.post("/interactions", json=event).status_code for _ in range(rounds)]
+
+    def delete(_: int) -> list[int]:
+        with httpx.Client(base_url=server.base, headers=ADMIN) as client:
+            return [client.delete("/users/racer").status_code for _ in range(rounds)]
+
+    with running_server(block_store_env(tmp_path, mf_artifacts)) as server:
+        with ThreadPoolExecutor(2 * threads) as pool:
+            posted = [pool.submit(post, n) for n in range(threads)]
+            deleted = [pool.submit(delete, n) for n in range(threads)]
+            posts = Counter(status for job in posted for status in job.result())
+            deletes = Counter(status for job in deleted for status in job.result())
+        left = httpx.get(f"{server.base}/users/racer")
+    assert posts == {201: rounds * threads}
+    assert set(deletes) <= {200, 404} and deletes[200] > 0
+    assert left.status_code in (200, 404)
