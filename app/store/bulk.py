@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "import"
 SQLITE_CACHE_KIB = 262_144  # page cache of the importing SQLite connection: 256 MiB
+BATCH = 100_000  # rows handed to the driver at once
 _COLUMNS = "user_id, item_id, value, kind, timestamp"
 _UNIQUE = "uq_imported_interaction"
 _DEDUPE = """
@@ -135,11 +136,17 @@ class BulkLoad:
     ) -> None:
         """Append interactions (row ids, values, kind names as an object array, unix
         seconds); rows already imported are skipped."""
-        rows = zip(users.tolist(), items.tolist(), values.tolist(), kinds.tolist(),
-                   stamps.tolist(), strict=True)  # fmt: skip
-        if self.postgres:
-            self._copy(rows, len(users))
-            return
+        for start in range(0, len(users), BATCH):  # a batch's Python objects at a time
+            part = slice(start, start + BATCH)
+            rows = zip(users[part].tolist(), items[part].tolist(), values[part].tolist(),
+                       kinds[part].tolist(), stamps[part].tolist(), strict=True)  # fmt: skip
+            if self.postgres:
+                self._copy(rows, len(users[part]))
+            else:
+                self._insert(rows)
+
+    def _insert(self, rows: Iterator[tuple]) -> None:
+        """executemany over the rows' tuples (SQLite)."""
         conflict = "" if self._rebuild else " ON CONFLICT DO NOTHING"
         with _closing(self.driver.cursor()) as cursor:
             cursor.executemany(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -186,3 +187,22 @@ def test_cli_import_prints_counts(tmp_path, events):
                "--no-progress", "--database-url", url]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     assert "7 rows, 7 new, 3 users, 3 items" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "external", [".", "..", "...", ".a", "a" * 128, "a" * 129, "\x7f", "\x85", "é", "😀" * 128,
+                 "😀" * 129, "a,b", "x/y", "a b", "ab"],
+)  # fmt: skip
+def test_import_id_check_agrees_with_the_api_rule(tmp_path, external):
+    """The importer checks new ids with the rule's pattern in Arrow: the same verdicts (ids
+    are stripped first, as cells of a file, so U+0085 leaves an empty id)."""
+    from app.ids import is_valid_id
+
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps({"user": external, "item": "i"}) + "\n")
+    engine = _engine(f"sqlite:///{tmp_path / 'store.db'}")
+    if is_valid_id(external):
+        assert _import(engine, path, chunk_rows=10).new_interactions == 1
+    else:
+        with pytest.raises(DatasetError, match=r"break the rule|empty user id"):  # \x85: a space
+            _import(engine, path, chunk_rows=10)
