@@ -54,10 +54,13 @@ def get_item(item_id: ItemIdPath, session: SessionDep) -> dict:
     operation_id="getUser",
     responses=error_responses(404, 422),
 )
-def get_user(user_id: UserIdPath, session: SessionDep, model: ModelDep) -> dict:
-    """Interaction count, time span, kinds, top categories, and whether the model knows them."""
+def get_user(request: Request, user_id: UserIdPath, session: SessionDep, model: ModelDep) -> dict:
+    """Interaction count, time span, kinds, top categories, and whether the model knows them
+    (not a user made again under the id of one deleted after the model was trained)."""
     summary = user_summary(session, user_id)
     if summary is None:
         raise NotFound(f"unknown user {user_id!r}")
     bundle = getattr(model, "bundle", None)
-    return {**summary, "known_to_model": bool(bundle and user_id in bundle.user_map)}
+    deleted = model.cutoff.applies(request.app.state.view.deletions.users.get(user_id))
+    known = bool(bundle and user_id in bundle.user_map and not deleted)
+    return {**summary, "known_to_model": known}

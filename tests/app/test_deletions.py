@@ -66,6 +66,7 @@ def test_user_posting_again_after_deletion_is_a_new_user(admin):
     posted = admin.post("/interactions", json={"user_id": "3", "item_id": "15", "kind": "click"})
     assert posted.status_code == 201
     assert admin.get("/users/3").json()["interactions"] == 1
+    assert admin.get("/users/3").json()["known_to_model"] is False  # the model knew the old one
     # mf folds in ratings only: a user with only clicks gets their trained row, if it may
     # be used; the old user's may not
     clicked = admin.get("/recommend/3").json()
