@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from app.config import get_settings
 from app.store.session import create_store_engine, init_schema
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         data = dataset_from_args(args.dataset, args)
         name, report = data.name, import_interactions(engine, data, progress=progress)
     else:
-        name = stream.path.name
+        name = Path(args.dataset).name
         report = import_stream(engine, stream, chunk_rows=args.chunk_rows, progress=progress)
     print(
         f"imported {name} into {engine.url.render_as_string(hide_password=True)}: "
