@@ -41,23 +41,24 @@ def encode_requests(specs: list[dict], host: str) -> list[bytes]:
     return encoded
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Status code of one response; its body is read (Content-Length) and dropped."""
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    """Status code, headers (names lower-cased) and body (Content-Length) of one response."""
     head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length = next(
-        (
-            int(line.split(b":", 1)[1])
-            for line in lines
-            if line.lower().startswith(b"content-length:")
-        ),
-        None,
-    )
-    if length is None:
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if value:
+            headers[name.strip().lower()] = value.strip()
+    if "content-length" not in headers:
         raise ConnectionError("response without Content-Length")
-    await reader.readexactly(length)
-    return status
+    return status, headers, await reader.readexactly(int(headers["content-length"]))
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """Status code of one response; its body is read and dropped."""
+    return (await read_response(reader))[0]
 
 
 async def _connection(
