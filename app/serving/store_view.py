@@ -1,14 +1,15 @@
 """An in-memory view of the store's interactions and hidden items, so that /recommend reads a
 user's history without a database round trip.
 
-Interactions are held as numpy columns (about 30 bytes per event) with each user's row
-positions beside them. The view catches up by reading only interactions with an id above the
-highest it holds: right after this process writes (read-your-writes), whenever another worker
-process of the host signals a change (`ChangeSignal`, checked per request), and every
-`refresh_seconds` for writers elsewhere (`reco import`, other hosts). Ids that a concurrent
-writer allocated but had not yet committed (possible on PostgreSQL) are remembered as gaps
-and looked for again until they appear or `gap_patience_seconds` pass. Each refresh also
-reads the deletion log past the newest deletion applied (app/serving/deletions.py).
+Interactions are held as numpy columns (about 42 bytes per event; app/serving/columns.py)
+with each user's row positions beside them. The view catches up by reading only interactions
+with an id above the highest it holds: right after this process writes (read-your-writes),
+whenever another worker process of the host signals a change (`ChangeSignal`, checked per
+request), and every `refresh_seconds` for writers elsewhere (`reco import`, other hosts). Ids
+that a concurrent writer allocated but had not yet committed (possible on PostgreSQL) are
+remembered as gaps and looked for again until they appear or `gap_patience_seconds` pass.
+Each refresh also reads the deletion log past the newest deletion applied
+(app/serving/deletions.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.serving.columns import Columns, Interned
 from app.serving.deletions import EVERY_BUNDLE, Cutoff, DeletionLog
 from app.serving.records import History
 from app.serving.signal import ChangeSignal
@@ -33,59 +35,6 @@ from app.store.repository import InteractionRow, hidden_item_ids, interactions_s
 log = logging.getLogger(__name__)
 
 MAX_GAPS = 900  # the newest missing ids waited for (one IN list, under SQLite's limit)
-
-
-class _Interned:
-    """Strings stored once, referred to by small integer codes."""
-
-    def __init__(self) -> None:
-        self.values: list[str] = []
-        self._codes: dict[str, int] = {}
-
-    def find(self, value: str) -> int | None:
-        """The code of `value` if it has one (never makes one)."""
-        return self._codes.get(value)
-
-    def code(self, value: str) -> int:
-        code = self._codes.get(value)
-        if code is None:
-            code = self._codes[value] = len(self.values)
-            self.values.append(value)
-        return code
-
-
-class _Columns:
-    """Growable numpy columns, one row per interaction."""
-
-    DTYPES = {
-        "id": np.int64,
-        "user": np.int32,
-        "item": np.int32,
-        "value": np.float32,
-        "is_rating": np.bool_,
-        "created_at": np.float64,
-        "from_api": np.bool_,
-        "timestamp": np.float64,
-        "kind": np.int32,
-    }
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.data = {name: np.empty(1024, dtype) for name, dtype in self.DTYPES.items()}
-
-    def append(self, columns: dict[str, list]) -> None:
-        count = len(columns["id"])
-        capacity = len(self.data["id"])
-        if self.size + count > capacity:
-            capacity = max(2 * capacity, self.size + count)
-            grown = {}
-            for name, column in self.data.items():
-                grown[name] = np.empty(capacity, column.dtype)
-                grown[name][: self.size] = column[: self.size]
-            self.data = grown
-        for name, values in columns.items():
-            self.data[name][self.size : self.size + count] = values
-        self.size += count
 
 
 class StoreView:
@@ -102,13 +51,13 @@ class StoreView:
         self._signal = signal
         self.refresh_seconds = refresh_seconds
         self.gap_patience_seconds = gap_patience_seconds
-        self._columns = _Columns()
+        self._columns = Columns()
         self._rows_of_user: dict[str, array.array] = {}
-        self._items = _Interned()
-        self._users = _Interned()  # the user column: whose rows an item deletion takes
+        self._items = Interned()
+        self._users = Interned()  # the user column: whose rows an item deletion takes
         self._dropped: dict[str, int] = {}  # rows deletions took per user (user_version)
         self.deletions = DeletionLog()
-        self._kinds = _Interned()
+        self._kinds = Interned()
         self._newest_id = 0
         self._gaps: dict[int, float] = {}  # missing id -> when first missed (monotonic)
         self._seen_token: int | None = None
@@ -244,11 +193,18 @@ class StoreView:
                 self._rows_of_user.setdefault(row[1], array.array("q")).append(position)
 
     def _forget(self, session: Session, deleted: Sequence[DeletionRow]) -> None:
-        """Apply newly logged deletions: the deleted rows leave every history at the moment
-        the ids join the log, then rows an id made again since (a new user or item) that
-        the view already passed are read back."""
+        """Apply newly logged deletions: the deleted rows leave every history as the ids join
+        the log (worked out first, so readers wait only for the swap), then rows an id made
+        again since (a new user or item) that the view already passed are read back."""
+        changes: dict[str, tuple[np.ndarray, int]] = {}  # user -> (rows kept, version step)
+        dropped = [row for row in deleted if self._drop(row[1], row[2], changes)]
         with self._applying:
-            dropped = [row for row in deleted if self._drop(row[1], row[2])]
+            for user, (kept, step) in changes.items():
+                self._dropped[user] = self._dropped.get(user, 0) + step
+                if len(kept):
+                    self._rows_of_user[user] = array.array("q", kept.tobytes())
+                else:
+                    self._rows_of_user.pop(user, None)
             self.deletions.add(deleted)
         for _, kind, external_id, _ in dropped:
             again = rows_of(session, kind, external_id, self._newest_id)
@@ -256,9 +212,9 @@ class StoreView:
                 self._append(again)
                 self._advance([row[0] for row in again], note_gaps=False)
 
-    def _drop(self, kind: str, external_id: str) -> bool:
-        """Take a deleted user's rows, or a deleted item's from every history holding it;
-        whether there were any. The columns keep them (unreachable) until a restart."""
+    def _drop(self, kind: str, external_id: str, changes: dict) -> bool:
+        """Work out into `changes` a deleted user's rows, or a deleted item's in every history,
+        taken away; whether there were any. Columns keep them (unreachable) until a restart."""
         data, size = self._columns.data, self._columns.size
         code = -1 if kind == "user" else self._items.find(external_id)
         if code is None:
@@ -269,15 +225,15 @@ class StoreView:
             codes = np.unique(data["user"][:size][data["item"][:size] == code])
             holders = [self._users.values[c] for c in codes.tolist()]
         taken = 0
-        for user in (holder for holder in holders if holder in self._rows_of_user):
-            rows = np.frombuffer(self._rows_of_user[user], np.int64)
+        for user in holders:
+            rows, step = changes.get(user, (None, 0))
+            if rows is None:
+                if user not in self._rows_of_user:
+                    continue
+                rows = np.array(self._rows_of_user[user], np.int64)
             kept = rows[data["item"][rows] != code] if kind == "item" else rows[:0]
             taken += len(rows) - len(kept)
-            self._dropped[user] = self._dropped.get(user, 0) + len(rows) - len(kept) + 1
-            if len(kept):
-                self._rows_of_user[user] = array.array("q", kept.tobytes())
-            else:
-                del self._rows_of_user[user]
+            changes[user] = (kept, step + len(rows) - len(kept) + 1)
         return taken > 0
 
     def _advance(self, ids: list[int], note_gaps: bool) -> None:
