@@ -231,5 +231,4 @@ def _sqlite_import_pragmas(connection: Connection, *, bulk: bool) -> None:
     """Settings of the importing connection, put back before it returns to the pool."""
     driver = connection.connection.driver_connection
     driver.execute(f"PRAGMA cache_size={-SQLITE_CACHE_KIB if bulk else -2000}")
-    driver.execute(f"PRAGMA threads={2 if bulk else 0}")  # helper threads for index sorts
     driver.execute(f"PRAGMA foreign_keys={'OFF' if bulk else 'ON'}")

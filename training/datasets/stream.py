@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from training.interactions import DatasetError, empty_items
 
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 500_000
 _BLOCK_BYTES = 16 << 20
 
 
