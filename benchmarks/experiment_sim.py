@@ -12,7 +12,8 @@ user, GET /experiments/{id} reports the arms.
     .venv/bin/python benchmarks/experiment_sim.py --users 5000 --aa-seeds 20
 
 runs the A/B test (control popularity, treatment als) and 20 A/A tests (als against als) of
-the same size, and prints the reports' figures (benchmarks/RESULTS.md).
+the same size, and prints the reports' figures (benchmarks/RESULTS.md); `--hot-path` times
+what experiments add to one /recommend answer.
 """
 
 from __future__ import annotations
@@ -142,13 +143,51 @@ def summary(report: dict) -> str:
     return f"{arms} | p {comparison['p_value']:.3g}, lift {comparison['lift']:+.3f}"
 
 
+def hot_path(calls: int = 200_000) -> None:
+    """Microseconds a /recommend answer spends on experiments: routing the user to an arm,
+    counting the list and splicing its id in front of the rendered body; and the id and
+    splice alone, without an experiment."""
+    import timeit
+
+    import orjson
+    from prometheus_client import CollectorRegistry, Counter
+
+    from app.experiments.assignment import cumulative_bounds
+    from app.experiments.routing import tags
+    from app.experiments.runtime import Arm, ExperimentRuntime, Running
+
+    registry = CollectorRegistry()
+    counters = [Counter(n, n, ["experiment", "arm"], registry=registry) for n in ("i", "e")]
+    runtime = ExperimentRuntime(None, None, None, (counters[0], counters[1]))  # type: ignore[arg-type]
+    arms = tuple(Arm(1, p, n, None, counters[0].labels("1", n)) for p, n in enumerate("ab"))  # type: ignore[arg-type]
+    items = [{"item_id": str(i), "score": 0.5, "title": "x" * 20} for i in range(10)]
+    body = orjson.dumps({"user_id": "196", "items": items})
+    users = [f"user-{i}" for i in range(calls)]
+    position = iter(range(10 * calls))
+
+    def answer() -> bytes:
+        user = users[next(position) % calls]
+        _, assignment = runtime.route(user, None, False)  # type: ignore[arg-type]
+        runtime.served(user, assignment)
+        return orjson.dumps(tags(assignment))[:-1] + b"," + body[1:]
+
+    for running in (Running(1, arms, cumulative_bounds([1, 1])), None):
+        runtime.running = running
+        seconds = timeit.timeit(answer, number=calls)
+        print(f"experiment {'on' if running else 'off'}: {seconds / calls * 1e6:.1f} us a request")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--items", type=int, default=300)
     parser.add_argument("--aa-seeds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hot-path", action="store_true", help="only time the per-request cost")
     args = parser.parse_args()
+    if args.hot_path:
+        hot_path()
+        return
     from tests.serve import running_server
 
     rng = np.random.default_rng(args.seed)
