@@ -26,7 +26,8 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float,
     denominator = 1.0 + z2 / trials
     centre = (rate + z2 / (2 * trials)) / denominator
     half = z * math.sqrt(rate * (1 - rate) / trials + z2 / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)  # exact bounds, no rounding
+    return low, 1.0 if successes >= trials else min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -190,9 +190,9 @@ def test_counts_of_two_workers_add_up_in_the_store_and_survive_shutdown(two_mode
         with TestClient(create_app(Settings(**settings.model_dump()))) as second:
             for user in map(str, range(20)):
                 (first if int(user) % 2 else second).get(f"/recommend/{user}")
-        # both apps exit before a periodic flush: the shutdown flush writes their counts
-        with TestClient(create_app(Settings(**settings.model_dump()))) as reader:
-            report = reader.get(f"/experiments/{experiment}").json()
+    # both apps exit before a periodic flush: the shutdown flush writes their counts
+    with TestClient(create_app(Settings(**settings.model_dump()))) as reader:
+        report = reader.get(f"/experiments/{experiment}").json()
     assert sum(a["users"] for a in report["arms"]) == 20
     assert sum(a["impressions"] for a in report["arms"]) == 20
 
