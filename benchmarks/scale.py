@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale_data import generate  # noqa: E402 - a sibling script, not a package
+from scale_data import generate  # a sibling script, not a package
 
 REPO = Path(__file__).resolve().parents[1]
 RECO = [sys.executable, "-m", "training"]
@@ -125,6 +126,7 @@ def import_postgres(run: Run) -> dict[str, Any] | None:
 @stage("train-popularity")
 def train_popularity(run: Run) -> dict[str, Any]:
     out = run.args.data_dir / "artifacts" / f"popularity-{run.args.rows}"
+    shutil.rmtree(out, ignore_errors=True)  # a bundle folder is never overwritten
     command = [*RECO, "train", "--model", "popularity", "--dataset", "store", "--no-holdout",
                "--no-report", "--database-url", run.sqlite_url, "--out", str(out)]  # fmt: skip
     return measure(command)
