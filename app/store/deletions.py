@@ -12,6 +12,7 @@ from typing import Literal
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from app.store.experiments import forget_user
 from app.store.repository import InteractionRow, interaction_rows, retried
 from app.store.tables import Deletion, Interaction, Item, User
 
@@ -53,6 +54,8 @@ def _delete_once(session: Session, kind: Kind, external_id: str) -> Deleted | No
         return None
     removed = session.execute(delete(Interaction).where(column == key)).rowcount
     session.execute(delete(table).where(table.id == key))
+    if kind == "user":
+        forget_user(session, external_id)
     row = Deletion(kind=kind, external_id=external_id, deleted_at=time.time())
     session.add(row)
     session.commit()

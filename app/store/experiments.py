@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,6 +130,12 @@ def arm_counts(session: Session, experiment_id: int) -> list[tuple[ExperimentArm
         )
         for arm in load_arms(session, experiment_id)
     ]
+
+
+def forget_user(session: Session, external_id: str) -> None:
+    """Drop a deleted user from every experiment's users (the arms' counts of lists and
+    events stay, holding no id). Leaves the transaction open, for the deletion's."""
+    session.execute(delete(ExperimentUser).where(ExperimentUser.user_id == external_id))
 
 
 def _add(session: Session, column: str, added: Mapping[ArmKey, int]) -> None:

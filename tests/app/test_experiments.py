@@ -217,3 +217,14 @@ def test_stop_routes_everyone_to_the_chosen_arm(client):
     )
     assert again.status_code == 409
     assert start(client) > experiment  # a new one may start
+
+
+def test_a_deleted_user_leaves_the_experiment_users(client):
+    experiment = start(client)
+    for user in map(str, range(20)):
+        client.get(f"/recommend/{user}")
+    flush(client)
+    assert client.delete("/users/3", headers=ADMIN).status_code == 200
+    arms = client.get(f"/experiments/{experiment}").json()["arms"]
+    assert sum(a["users"] for a in arms) == 19
+    assert sum(a["impressions"] for a in arms) == 20
