@@ -17,6 +17,7 @@ from training.commands.params import (
     requested_params,
 )
 from training.datasets.options import add_dataset_arguments, dataset_from_args
+from training.distributed import add_worker_arguments
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", type=Path, help="HTML report path (default under reports/)")
     add_param_arguments(parser)
     add_dataset_arguments(parser)
+    add_worker_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -78,15 +80,22 @@ def format_table(results: list[dict[str, Any]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from training.datasets.prep import prepare
-    from training.models.base import create_model
+    from training.distributed import check_same_data, is_chief, start
+    from training.models._sampled import SampledRecommender
+    from training.models.base import create_model, model_class
     from training.protocols import run_protocol
 
     names = models_for(args.protocol, args.models)
+    if (
+        status := start(args, all(issubclass(model_class(n), SampledRecommender) for n in names))
+    ) is not None:
+        return status
     params = requested_params(args)
     rules = serving_rules(params)
     shares = params_per_model(names, params)
     preparation = preparation_options(args)
     data = prepare(dataset_from_args(args.dataset, args), preparation)
+    check_same_data(data)
     source = Path(args.dataset) if Path(args.dataset).is_dir() else None
     if source is not None and preparation and args.protocol == "rmse":
         log.info("data preparation %s: rmse splits the prepared rows 80/20, not u1.base/u1.test",
@@ -107,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         histories[name] = models[-1].history
+    if not is_chief():  # the chief prints and writes for all the workers
+        return 0
     payload = {"dataset": str(args.dataset), "protocol": args.protocol, "k": args.k,
                "seed": args.seed, "results": results}  # fmt: skip
     print(format_table(results))

@@ -107,7 +107,8 @@ def fit_epochs(
             loss = loss_fn(model, batch) * scale
         grads = tape.gradient(loss, model.trainable_variables)
         if workers is not None:
-            grads = [_to_send(g, workers.shard.num_workers) for g in grads]
+            rows, variables = batch_size * workers.shard.num_workers, model.trainable_variables
+            grads = [_to_send(g, v, rows) for g, v in zip(grads, variables, strict=True)]
         return loss, grads
 
     def apply(compute: Callable[..., tuple[Any, Any]], batch: tuple[Any, ...]) -> Any:
@@ -175,14 +176,13 @@ def fit_epochs(
             )
 
 
-def _to_send(grad: Any, num_workers: int) -> Any:
+def _to_send(grad: Any, variable: Any, batch_rows: int) -> Any:
     """An embedding's gradient (its batch rows) made dense when the table has no more rows
-    than all workers' batches together: one dense sum then sends less than gathering every
-    worker's rows (ml-100k: half the epoch time); a large table's rows are gathered."""
+    than all workers' batches together (`batch_rows`): one dense sum then sends less than
+    gathering every worker's rows (ml-100k: half the epoch time); a large table's rows are
+    gathered."""
     import tensorflow as tf
 
-    if isinstance(grad, tf.IndexedSlices) and grad.dense_shape is not None:
-        rows = tf.get_static_value(grad.dense_shape)
-        if rows is not None and rows[0] <= grad.values.shape[0] * num_workers:
-            return tf.convert_to_tensor(grad)
+    if isinstance(grad, tf.IndexedSlices) and variable.shape[0] <= batch_rows:
+        return tf.convert_to_tensor(grad)
     return grad
