@@ -17,7 +17,7 @@ import numpy as np
 from app.serving.rules import Rules
 from training.datasets.resolve import load_dataset
 from training.models.base import create_model
-from training.protocols import ranked_lists
+from training.ranked import ranked_lists
 from training.vocab import EncodedInteractions
 
 

@@ -26,7 +26,7 @@ from app.serving.idmap import IdMap
 from benchmarks.scale_data import ITEM_EXPONENT, USER_EXPONENT, _power_law
 from training.memory_plan import check_fits, describe
 from training.models.base import create_model
-from training.protocols import evaluate_ranking
+from training.ranked import evaluate_ranking
 from training.splits import per_user_random_mask
 from training.vocab import EncodedInteractions
 

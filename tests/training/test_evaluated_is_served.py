@@ -10,7 +10,7 @@ from tests.conftest import options_for
 from training.interactions import Interactions
 from training.metrics import ranking_metrics
 from training.models.base import create_model
-from training.protocols import evaluate_ranking
+from training.ranked import evaluate_ranking
 from training.vocab import EncodedInteractions
 
 
@@ -124,7 +124,7 @@ def test_every_model_evaluates_exactly_the_lists_it_serves(name, candidates, tmp
     """For every ranking model, RANK's top-10 of every user (ties included) equals what
     the server answers from the model's bundle; with 50 ranking candidates for 400 items the
     dense-head models (mlp, neumf) are served by retrieval -> ranking, and so evaluated."""
-    from training.protocols import ranked_lists
+    from training.ranked import ranked_lists
 
     monkeypatch.setenv("RECO_RANKING_CANDIDATES", str(candidates))
 

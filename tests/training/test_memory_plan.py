@@ -15,7 +15,8 @@ from training.models._implicit import ValidationRanker
 from training.models.als import ImplicitALS
 from training.models.base import create_model
 from training.pipeline import train_and_export
-from training.protocols import evaluate_ranking, rank_split
+from training.protocols import rank_split
+from training.ranked import evaluate_ranking
 from training.splits import stratified_split
 from training.vocab import EncodedInteractions
 
