@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     ranking_candidates: int = Field(
         1000, ge=1, description="items that mlp/neumf rank after the retrieval stage proposes them"
     )
+    idempotency_retention_seconds: float = Field(
+        86_400.0,
+        gt=0,
+        description="how long an Idempotency-Key of POST /interactions is remembered",
+    )
+    worker_healthcheck_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="how long a new worker process may take to answer uvicorn's health ping "
+        "before it is restarted (start-up imports numpy and loads bundles: slow on a busy host)",
+    )
     lifecycle_poll_seconds: float = Field(
         0.5,
         gt=0,

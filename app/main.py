@@ -37,6 +37,7 @@ from app.serving.response_cache import ResponseCache
 from app.serving.signal import ChangeSignal, signal_path
 from app.serving.state import ModelState
 from app.serving.store_view import StoreView
+from app.store.idempotency import KeyKeeper
 from app.store.session import create_store_engine, init_schema, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.models = ModelState(settings=settings)
     app.state.metrics = Metrics(settings.metrics_dir)
     app.state.responses = ResponseCache(settings.response_cache_bytes)
+    app.state.idempotency = KeyKeeper(settings.idempotency_retention_seconds)
     app.state.metrics.watch(lambda: len(app.state.models.loaded), lambda: app.state.responses.bytes)
     install_error_handlers(app)
     for module in (

@@ -23,14 +23,14 @@ def install_openapi(app: FastAPI) -> None:
 
 
 def _query_parameters_without_null(document: dict[str, Any]) -> None:
-    """An optional query parameter is `anyOf [<schema>, null]` in FastAPI's document, but a
-    query string cannot carry JSON null: the parameter is left out instead. Such a schema
+    """An optional query (or header) parameter is `anyOf [<schema>, null]` in FastAPI's
+    document, but neither can carry JSON null: the parameter is left out instead. Such a schema
     becomes <schema>: generated clients type it `string`, not `string | null`, and fuzzers
     stop sending a "null turned number" (`?exclude=0.0`) that is in truth a valid id."""
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
-                if parameter.get("in") != "query":
+                if parameter.get("in") not in ("query", "header"):
                     continue
                 schema = parameter["schema"]
                 branches = [b for b in schema.get("anyOf", []) if b != _NULL]

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
             http="httptools",
             log_level=settings.log_level,
             access_log=False,
+            timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         )
     return 0
 

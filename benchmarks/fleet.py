@@ -75,7 +75,10 @@ class Run:
             "value": float(self._sequence),
             "kind": self.kind,
         }
-        spec = {"method": "POST", "path": "/interactions", "body": body}
+        # a key per event: the balancer may resend it to another replica when the one that
+        # took it dies, and the store answers the copy without storing it twice
+        key = {"Idempotency-Key": f"{self.kind}-{self._sequence}"}
+        spec = {"method": "POST", "path": "/interactions", "body": body, "headers": key}
         return "/interactions", encode_requests([spec], host)[0], body["value"]
 
 

@@ -30,11 +30,13 @@ class Tally:
 
 
 def encode_requests(specs: list[dict], host: str) -> list[bytes]:
-    """Each {"method", "path", "body"} spec as the bytes of one keep-alive HTTP/1.1 request."""
+    """Each {"method", "path", "body", "headers"} spec as the bytes of one keep-alive HTTP/1.1
+    request."""
     encoded = []
     for spec in specs:
         body = b"" if spec.get("body") is None else json.dumps(spec["body"]).encode()
         head = f"{spec.get('method', 'GET')} {spec['path']} HTTP/1.1\r\nHost: {host}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in spec.get("headers", {}).items())
         if body:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         encoded.append(head.encode() + b"\r\n" + body)

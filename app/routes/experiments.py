@@ -11,7 +11,7 @@ from app.errors import ApiError, ErrorResponse, NotFound, error_body, error_resp
 from app.experiments.report import experiment_report
 from app.experiments.runtime import ExperimentRuntime, resolve_model
 from app.experiments.schemas import ExperimentIn, ExperimentOut, ExperimentsOut, StopIn
-from app.routes.models import _swap as swap_fleet
+from app.routes.models import swap_fleet
 from app.serving.bundle import BundleError
 from app.store.experiments import (
     ArmSpec,

@@ -60,7 +60,7 @@ def get_models(state: StateDep, settings: SettingsDep) -> dict:
     return {"active": state.active_version, "models": models}
 
 
-def _swap(
+def swap_fleet(
     request: Request, state: ModelState, session: Session, version: str, changed_by: str
 ) -> dict:
     """Verify bundle `version` here, point the fleet at it and apply that here; a damaged
@@ -103,7 +103,7 @@ def reload(request: Request, state: StateDep, settings: SettingsDep, session: Se
     manifest = newest_bundle_manifest(settings.artifacts_dir)
     if manifest is None:
         raise BundleRefused(f"no bundle in {settings.artifacts_dir}")
-    return _swap(request, state, session, manifest["version"], "reload")
+    return swap_fleet(request, state, session, manifest["version"], "reload")
 
 
 @router.post(
@@ -116,7 +116,7 @@ def reload(request: Request, state: StateDep, settings: SettingsDep, session: Se
 )
 def activate(request: Request, version: Version, state: StateDep, session: SessionDep) -> dict:
     """Verifies the bundle, then points the whole fleet at it (see reload)."""
-    return _swap(request, state, session, version, "activate")
+    return swap_fleet(request, state, session, version, "activate")
 
 
 @router.post(
@@ -135,6 +135,6 @@ def rollback(request: Request, state: StateDep, session: SessionDep) -> dict:
     if target is None:
         raise BundleRefused("nothing to roll back to: no version was served before this one")
     try:
-        return _swap(request, state, session, target, "rollback")
+        return swap_fleet(request, state, session, target, "rollback")
     except NotFound:
         raise BundleRefused(f"cannot roll back to {target}: its bundle is gone") from None

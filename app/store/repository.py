@@ -77,6 +77,13 @@ def add_interactions(session: Session, rows: Sequence[Mapping[str, Any]]) -> int
 
 
 def _add_interactions(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    stored = insert_interactions(session, rows)
+    session.commit()
+    return stored
+
+
+def insert_interactions(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Add events to the open transaction (the caller commits, and retries with `retried`)."""
     connection = session.connection()
     users = ensure_ids(connection, User.__table__, (r["user_id"] for r in rows))
     items = ensure_ids(connection, Item.__table__, (r["item_id"] for r in rows))
@@ -96,7 +103,6 @@ def _add_interactions(session: Session, rows: Sequence[Mapping[str, Any]]) -> in
             for r in rows
         ],
     )
-    session.commit()
     return len(rows)
 
 

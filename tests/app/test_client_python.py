@@ -98,6 +98,14 @@ def _cases(m: ModuleType, version: str) -> dict[str, list[Case]]:
             ({"version": "20990101T000000000000Z-mf"}, 404, "not_found"),
             ({"version": version, "client": "anonymous"}, 401, "unauthorized"),
         ],
+        "models.rollback_model": [
+            ({}, 409, "bundle_invalid"),  # one bundle: nothing served before it
+            ({"client": "anonymous"}, 401, "unauthorized"),
+        ],
+        "models.get_model_report": [
+            ({"version": version}, 200, "ModelReportOut"),
+            ({"version": "20990101T000000000000Z-mf"}, 404, "not_found"),
+        ],
         "experiments.create_experiment": [
             ({"body": m.ExperimentIn(name="a/a", arms=[arm("a"), arm("b")])}, 201, "ExperimentOut"),
             ({"body": m.ExperimentIn(name="a/a", arms=[arm("a"), arm("b")])}, 409, "conflict"),
@@ -225,6 +233,8 @@ OPERATIONS = [
     "models.list_models",
     "models.reload_model",
     "models.activate_model",
+    "models.rollback_model",
+    "models.get_model_report",
     "experiments.create_experiment",
     "experiments.list_experiments",
     "experiments.get_experiment",

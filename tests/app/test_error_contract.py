@@ -14,10 +14,10 @@ def _error(response, status: int, code: str) -> ErrorResponse:
 
 
 def test_method_not_allowed_names_every_method_of_the_path(client):
-    """PUT and GET share /items/{item_id}: the Allow header names both, not the first."""
+    """GET, PUT and DELETE share /items/{item_id}: the Allow header names all, not the first."""
     response = client.request("OPTIONS", "/items/1")
     _error(response, 405, "method_not_allowed")
-    assert response.headers["allow"] == "GET, PUT"
+    assert response.headers["allow"] == "DELETE, GET, PUT"
     assert client.delete("/recommend").headers["allow"] == "POST"
 
 
