@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -60,3 +61,18 @@ def make_client(artifacts: Path, tmp_path: Path, **overrides: object) -> TestCli
 def client(mf_artifacts: Path, tmp_path: Path) -> Iterator[TestClient]:
     with make_client(mf_artifacts, tmp_path) as test_client:
         yield test_client
+
+
+def neumf_lifting_d() -> dict[str, np.ndarray]:
+    """neumf tables over items a..d: the GMF part (retrieval) ranks a > b > c > d (4, 3, 2, 1);
+    the MLP part lifts d above everything (full scores: d 11, a 4, b 3, c 2)."""
+    return {
+        "gmf_user": np.array([[1.0]], np.float32),
+        "gmf_item": np.array([[4.0], [3.0], [2.0], [1.0]], np.float32),
+        "mlp_user": np.array([[1.0]], np.float32),
+        "mlp_item": np.array([[0.0], [0.0], [0.0], [10.0]], np.float32),
+        "mlp_w0": np.array([[0.0], [1.0]], np.float32),
+        "mlp_b0": np.zeros(1, np.float32),
+        "out_w": np.array([1.0, 1.0], np.float32),
+        "out_b": np.zeros(1, np.float32),
+    }

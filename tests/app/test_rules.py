@@ -14,6 +14,7 @@ from app.serving.records import History, RecommendOptions
 from app.serving.rules import Rules, resolve_rules
 from app.serving.scorers import NCFScorer, PopularityScorer
 from app.serving.service import ModelService
+from tests.app.conftest import neumf_lifting_d
 
 ITEMS = tuple("abcdefghij")  # model scores 10, 9, ..., 1: the list is the alphabet
 GENRES = ["x", "x", "x", "y", "y", "y|x", "", "z", "z", "z"]
@@ -83,16 +84,7 @@ def test_demotion_with_a_partial_pool_keeps_the_exact_order():
 def test_boost_enters_a_two_stage_list_that_retrieval_never_proposed():
     """neumf over a..d: retrieval (the GMF part: 4, 3, 2, 1) proposes 2 candidates, a and b;
     the full model scores d at 11. Boosting d (spread 4 - 3 = 1) scores it 11 + 0.5."""
-    arrays = {
-        "gmf_user": np.array([[1.0]], np.float32),
-        "gmf_item": np.array([[4.0], [3.0], [2.0], [1.0]], np.float32),
-        "mlp_user": np.array([[1.0]], np.float32),
-        "mlp_item": np.array([[0.0], [0.0], [0.0], [10.0]], np.float32),
-        "mlp_w0": np.array([[0.0], [1.0]], np.float32),
-        "mlp_b0": np.zeros(1, np.float32),
-        "out_w": np.array([1.0, 1.0], np.float32),
-        "out_b": np.zeros(1, np.float32),
-    }
+    arrays = neumf_lifting_d()
     service = _service(ranking_candidates=2, rules_head=2)
     bundle = replace(service.bundle, scorer=NCFScorer(arrays, {}), item_map=IdMap(ITEMS[:4]),
                      item_genres=GENRES[:4], item_titles=list(ITEMS[:4]))  # fmt: skip

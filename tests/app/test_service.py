@@ -13,6 +13,7 @@ from app.serving.idmap import IdMap
 from app.serving.records import History, RecommendOptions
 from app.serving.scorers import DotScorer, NCFScorer, PopularityScorer, Scorer
 from app.serving.service import ModelService, NoEmbeddings
+from tests.app.conftest import neumf_lifting_d
 
 ITEMS = ("a", "b", "c", "d")
 ITEM_FACTORS = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]], np.float32)
@@ -103,16 +104,7 @@ def test_score_unknown_user_uses_popularity_baseline(dot):
 
 def _neumf(candidates: int) -> ModelService:
     """GMF part ranks a > b > c > d; the MLP part lifts d above everything (full: d, a, b, c)."""
-    arrays = {
-        "gmf_user": np.array([[1.0]], np.float32),
-        "gmf_item": np.array([[4.0], [3.0], [2.0], [1.0]], np.float32),
-        "mlp_user": np.array([[1.0]], np.float32),
-        "mlp_item": np.array([[0.0], [0.0], [0.0], [10.0]], np.float32),
-        "mlp_w0": np.array([[0.0], [1.0]], np.float32),
-        "mlp_b0": np.zeros(1, np.float32),
-        "out_w": np.array([1.0, 1.0], np.float32),
-        "out_b": np.zeros(1, np.float32),
-    }
+    arrays = neumf_lifting_d()
     return _service(NCFScorer(arrays, {}), "neumf", Settings(ranking_candidates=candidates))
 
 
