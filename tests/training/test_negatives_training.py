@@ -1,5 +1,6 @@
 """Explicit negatives (dislikes) in training data: apart from the rows, never a positive,
-learned by als as preference 0 at confidence 1 + alpha."""
+learned by als as preference 0 at confidence 1 + alpha, by the sampled models as label-0 rows
+(pointwise) or triples against a positive (pairwise)."""
 
 import numpy as np
 import pandas as pd
@@ -7,6 +8,7 @@ import pandas as pd
 from tests.conftest import block_interactions
 from training.datasets.prep import prepare
 from training.interactions import Interactions
+from training.models._implicit import positives
 from training.models.base import create_model
 from training.vocab import EncodedInteractions
 
@@ -51,3 +53,23 @@ def test_als_learns_a_dislike_as_an_explicit_negative():
         users = np.array([encoded.user_map.get(u) for u, _ in pairs])
         scores[name] = model.score(users)[:, encoded.item_map.get("3")]
     assert (scores["negative"] < scores["plain"]).all()
+
+
+def test_sampled_models_see_each_dislike_every_epoch():
+    """Pointwise (imf): each dislike is one label-0 row of weight 1; pairwise (bpr): each is
+    one triple (user, a positive of theirs, the disliked item) of weight 1."""
+    plain = block_interactions()
+    pairs = [("0", "15"), ("1", "16"), ("12", "2")]
+    data = positives(EncodedInteractions.encode(_with_dislikes(plain, pairs)), None)
+    wanted = {(data.user_map.get(u), data.item_map.get(i)) for u, i in pairs}
+    liked = set(zip(data.users.tolist(), data.items.tolist(), strict=True))
+
+    rows, labels, weights = create_model("imf").epoch_sampler(data, np.random.default_rng(0))()
+    assert len(rows) == len(data) * (1 + create_model("imf").config.negatives) + len(pairs)
+    assert {(int(u), int(i)) for u, i in rows[(labels == 0) & (weights == 1.0)]} >= wanted
+
+    triples, triple_weights = create_model("bpr").epoch_sampler(data, np.random.default_rng(0))()
+    disliking = [t for t in triples.tolist() if (t[0], t[2]) in wanted]
+    assert {(u, d) for u, _, d in disliking} == wanted
+    assert all((u, p) in liked for u, p, _ in disliking)
+    assert len(triple_weights) == len(triples)

@@ -30,6 +30,10 @@ from training.vocab import EncodedInteractions
 
 log = logging.getLogger(__name__)
 FINISH_RATE = 0.2  # learning rate of the finishing epochs, as a share of the configured one
+# an explicit negative (a dislike) is one label-0 row (pointwise) or one triple against a
+# random positive of the user (pairwise) per epoch, weighing what an unweighted positive does;
+# fold-in holds the same term (app/serving/scorers/base.py DISLIKE_WEIGHT)
+DISLIKE_WEIGHT = 1.0
 
 
 def _with_negatives(data: EncodedInteractions) -> EncodedInteractions:
@@ -116,27 +120,37 @@ class SampledRecommender(Recommender):
         codes = positive_codes(data.users, data.items, n_items)
         # what stays the same every epoch; a sampled negative weighs what its positive weighs
         weights = recency_weights(data, cfg.recency)
+        disliked = np.stack([data.negative_users, data.negative_items], axis=1)
         if shard is not None:
             rows = shard.rows(len(data))
             data, weights = data.subset(rows), weights[rows]
+            disliked = disliked[shard.rows(len(disliked))]
         repeated_weights = np.repeat(weights, cfg.negatives)
 
         if self.sampling == "pairwise":
             users = np.repeat(data.users, cfg.negatives)
             chosen = np.repeat(data.items, cfg.negatives)
 
+            dislike_triples = _dislike_triples(data, disliked)
+            dislikes = np.full(len(disliked), DISLIKE_WEIGHT, repeated_weights.dtype)
+            triple_weights = np.r_[repeated_weights, dislikes]
+
             def triples_epoch() -> tuple[np.ndarray, ...]:
                 other = sample_negatives(users, n_items, codes, rng)
                 triples = np.stack([users, chosen, other], axis=1).astype(np.int32)
-                return shuffled(rng, triples, repeated_weights)
+                triples = np.r_[triples, dislike_triples(rng)]
+                return shuffled(rng, triples, triple_weights[: len(triples)])
 
             return triples_epoch
-        pair_weights = np.concatenate([weights, repeated_weights])
+        dislikes = np.full(len(disliked), DISLIKE_WEIGHT, weights.dtype)
+        pair_weights = np.concatenate([weights, repeated_weights, dislikes])
 
         def pairs_epoch() -> tuple[np.ndarray, ...]:
             users, items, labels = sample_pairs(
                 data.users, data.items, n_items, cfg.negatives, rng, codes
             )
+            users, items = np.r_[users, disliked[:, 0]], np.r_[items, disliked[:, 1]]
+            labels = np.r_[labels, np.zeros(len(disliked), labels.dtype)]
             pairs = np.stack([users, items], axis=1).astype(np.int32)
             return shuffled(rng, pairs, labels, pair_weights)
 
@@ -185,3 +199,22 @@ class SampledRecommender(Recommender):
             finish=finish, workers=workers,
         )  # fmt: skip
         return model
+
+
+def _dislike_triples(
+    data: EncodedInteractions, disliked: np.ndarray
+) -> Callable[[np.random.Generator], np.ndarray]:
+    """A function giving one epoch's (user, positive, disliked) triples: each dislike against
+    a positive of its user drawn afresh (users with no positive here have none)."""
+    order = np.argsort(data.users, kind="stable")
+    by_user = data.items[order]
+    starts = np.searchsorted(data.users[order], disliked[:, 0], side="left")
+    counts = np.searchsorted(data.users[order], disliked[:, 0], side="right") - starts
+    held = disliked[counts > 0]
+    starts, counts = starts[counts > 0], counts[counts > 0]
+
+    def epoch(rng: np.random.Generator) -> np.ndarray:
+        positive = by_user[starts + (rng.random(len(held)) * counts).astype(np.int64)]
+        return np.stack([held[:, 0], positive, held[:, 1]], axis=1).astype(np.int32)
+
+    return epoch

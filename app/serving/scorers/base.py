@@ -91,6 +91,12 @@ class Scorer:
         return items
 
 
+NOTHING = np.empty(0, np.int64)
+# a disliked item is one label-0 row (pointwise) or one pair against each positive, weighing
+# 1 / positives (pairwise), per epoch, as training adds them (training/models/_sampled.py)
+DISLIKE_WEIGHT = 1.0
+
+
 def positive_items(
     items: np.ndarray, values: np.ndarray, is_rating: np.ndarray, threshold: float | None
 ) -> np.ndarray:
@@ -122,11 +128,14 @@ def threshold_param(scorer: Scorer) -> float | None:
     return None if value is None else float(value)
 
 
-def pointwise_targets(scorer: Scorer, history: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def pointwise_targets(
+    scorer: Scorer, history: np.ndarray, disliked: np.ndarray = NOTHING
+) -> tuple[np.ndarray, np.ndarray, float]:
     """(labels, weights, ridge) of one user's share of a pointwise sampled loss: label 1 on
     the history (recency-weighted), label 0 on `negatives` sampled items per positive, taken
-    in expectation over the other items and weighing what their positive weighs; per-row L2
-    `l2` over the user's 1 + `negatives` rows per positive (the ridge on their parameters)."""
+    in expectation over the other items and weighing what their positive weighs, plus one
+    label-0 row of `DISLIKE_WEIGHT` per disliked item, as training adds; per-row L2 `l2`
+    over all the user's rows (the ridge on their parameters)."""
     l2, negatives = fold_in_param(scorer, "l2"), fold_in_param(scorer, "negatives")
     n, n_items = len(history), scorer.n_items
     labels = np.zeros(n_items)
@@ -134,7 +143,15 @@ def pointwise_targets(scorer: Scorer, history: np.ndarray) -> tuple[np.ndarray, 
     positive = recency_weights(n, scorer.params)
     weights = np.full(n_items, negatives * positive.sum() / max(n_items - n, 1))
     weights[history] = positive
-    return labels, weights, 2.0 * l2 * n * (1.0 + negatives)
+    disliked = explicit_negatives(history, disliked)
+    weights[disliked] += DISLIKE_WEIGHT
+    return labels, weights, 2.0 * l2 * (n * (1.0 + negatives) + len(disliked))
+
+
+def explicit_negatives(history: np.ndarray, disliked: np.ndarray) -> np.ndarray:
+    """The distinct disliked items that are not positives of the history (training drops a
+    pair's rows once it is disliked, so such an item is a positive only if liked again)."""
+    return np.setdiff1d(np.asarray(disliked, np.int64), history)
 
 
 def recency_weights(count: int, params: Mapping[str, Any]) -> np.ndarray:

@@ -10,6 +10,9 @@ import numpy as np
 from app.serving.scorers.base import FoldInUnsupported, Scorer, ScorerError, register_scorer
 from app.serving.scorers.factor_objectives import FOLD_INS
 
+# the fold-in objectives that take disliked items as explicit negatives, as training does
+EXPLICIT_NEGATIVES = frozenset({"als", "logistic", "bpr"})
+
 
 @register_scorer
 class DotScorer(Scorer):
@@ -92,12 +95,14 @@ class DotScorer(Scorer):
     def fold_in_disliking(
         self, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray, disliked: np.ndarray
     ) -> np.ndarray:
-        """als holds a disliked item as an explicit negative (factor_objectives.als); the
-        other objectives give it no weight."""
-        if self.params.get("objective") != "als" or not len(disliked):
+        """A disliked item is an explicit negative where the objective trained with them: als
+        (preference 0 at full confidence), logistic (a label-0 row) and bpr (a pair against
+        the positives); the rating objectives give it no weight."""
+        objective = str(self.params.get("objective"))
+        if objective not in EXPLICIT_NEGATIVES or not len(disliked):
             return self.fold_in(items, values, is_rating)
         items, disliked = self._checked_items(items), self._checked_items(disliked)
-        return self._scores(*FOLD_INS["als"](self, items, values, is_rating, disliked))
+        return self._scores(*FOLD_INS[objective](self, items, values, is_rating, disliked))
 
     def _scores(self, vector: np.ndarray, bias: float) -> np.ndarray:
         """Every item's score for a folded-in user's vector and bias."""

@@ -18,7 +18,10 @@ import numpy as np
 
 from app.serving.scorers.base import (
     ALL_ITEMS,
+    DISLIKE_WEIGHT,
+    NOTHING,
     ItemSelection,
+    explicit_negatives,
     fold_in_param,
     pointwise_targets,
     positive_items,
@@ -107,17 +110,21 @@ def als(
 
 
 def logistic(
-    scorer: DotScorer, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray
+    scorer: DotScorer,
+    items: np.ndarray,
+    values: np.ndarray,
+    is_rating: np.ndarray,
+    disliked: np.ndarray = NOTHING,
 ) -> Solution:
     """Binary cross-entropy on the distinct history (label 1, recency-weighted) and
     `negatives` sampled items per positive (label 0, weighing what their positive weighs, in
-    expectation over the other items), per-row L2 `l2` on the user's vector and bias (imf,
-    gmf)."""
+    expectation over the other items) and the disliked items (label 0), per-row L2 `l2` on
+    the user's vector and bias (imf, gmf)."""
     history = positive_items(items, values, is_rating, threshold_param(scorer))
     with_bias = _has_user_bias(scorer)
     design = scorer.cached(f"design{with_bias}", lambda: _design(scorer, with_bias))
     offset = scorer.cached("offset", lambda: (scorer.item_bias + scorer.global_bias).astype(float))
-    labels, weights, ridge = pointwise_targets(scorer, history)
+    labels, weights, ridge = pointwise_targets(scorer, history, disliked)
 
     def objective(theta: np.ndarray, derivatives: bool) -> tuple | float:
         logits = design @ theta + offset
@@ -133,11 +140,16 @@ def logistic(
 
 
 def bpr(
-    scorer: DotScorer, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray
+    scorer: DotScorer,
+    items: np.ndarray,
+    values: np.ndarray,
+    is_rating: np.ndarray,
+    disliked: np.ndarray = NOTHING,
 ) -> Solution:
     """BPR: -log sigmoid(s_h - s_j) for each distinct history item h (recency-weighted) and
-    `negatives` sampled items j (in expectation over the other items), per-triple L2 `l2` on
-    the user's vector. The big pairwise arrays are float32: fold-in runs per request."""
+    `negatives` sampled items j (in expectation over the other items), plus each disliked
+    item d against a random positive (1 / positives per pair h, d), per-triple L2 `l2` on the
+    user's vector. The big pairwise arrays are float32: fold-in runs per request."""
     history = positive_items(items, values, is_rating, threshold_param(scorer))
     l2, negatives = fold_in_param(scorer, "l2"), fold_in_param(scorer, "negatives")
     factors = scorer.item_factors
@@ -145,8 +157,10 @@ def bpr(
     chosen, rest = factors[history], factors[others]
     bias_gap = scorer.item_bias[history][:, None] - scorer.item_bias[others][None, :]
     pair_weight = recency_weights(len(history), scorer.params) * negatives / max(len(others), 1)
-    pair_weight = pair_weight.astype(np.float32)[:, None]
-    ridge = 2.0 * l2 * len(history) * negatives
+    pair_weight = np.repeat(pair_weight.astype(np.float32)[:, None], len(others), axis=1)
+    disliked = explicit_negatives(history, disliked)
+    pair_weight[:, np.searchsorted(others, disliked)] += DISLIKE_WEIGHT / len(history)
+    ridge = 2.0 * l2 * (len(history) * negatives + len(disliked))
 
     def objective(theta: np.ndarray, derivatives: bool) -> tuple | float:
         vector = theta.astype(np.float32)

@@ -10,6 +10,7 @@ import numpy as np
 
 from app.serving.scorers.base import (
     ALL_ITEMS,
+    NOTHING,
     ItemSelection,
     Scorer,
     ScorerError,
@@ -164,14 +165,21 @@ class NCFScorer(Scorer):
         user's rows) minimised over the user's GMF vector, MLP embedding and bias with every item
         and layer fixed, by Adam steps from the mean trained user. Exact in aim for GMF (a
         convex problem); for an MLP the loss is not convex, so an approximation."""
+        return self.fold_in_disliking(items, values, is_rating, NOTHING)
+
+    def fold_in_disliking(
+        self, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray, disliked: np.ndarray
+    ) -> np.ndarray:
+        """`fold_in` with each disliked item a label-0 row, as training adds them."""
         history = positive_items(self._checked_items(items), values, is_rating,
                                  threshold_param(self))  # fmt: skip
-        return self._score(_fit_user_side(self, history), ALL_ITEMS)[0]
+        disliked = self._checked_items(disliked)
+        return self._score(_fit_user_side(self, history, disliked), ALL_ITEMS)[0]
 
 
-def _fit_user_side(scorer: NCFScorer, history: np.ndarray) -> UserSide:
+def _fit_user_side(scorer: NCFScorer, history: np.ndarray, disliked: np.ndarray) -> UserSide:
     """Adam steps on the user's packed [GMF vector, MLP embedding, bias] (see fold_in)."""
-    labels, weights, ridge = pointwise_targets(scorer, history)
+    labels, weights, ridge = pointwise_targets(scorer, history, disliked)
     theta = scorer.cached("mean_user", lambda: _pack(scorer.user_side(slice(None))).mean(0))
     moment, power = np.zeros_like(theta), np.zeros_like(theta)
     for step in range(1, FOLD_IN_STEPS + 1):
