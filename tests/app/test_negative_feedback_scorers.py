@@ -63,13 +63,20 @@ def test_logistic_folds_a_dislike_in_as_a_label_zero_row():
     assert np.abs(gradient).max() < 1e-3
 
 
-def test_bpr_folds_a_dislike_in_behind_the_liked_items():
-    """bpr scores are relative: the disliked item's gap to the liked ones widens (its own
-    score may grow with the vector's length)."""
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"objective": "bpr", "l2": 0.01, "negatives": 4},
+        {"objective": "margin", "margin": 1.0, "negatives": 4},
+    ],
+)
+def test_pairwise_objectives_fold_a_dislike_in_behind_the_liked_items(params):
+    """bpr and two-tower scores are relative: the disliked item's gap to the liked ones
+    widens (its own score may grow with the vector's length)."""
     arrays = {"user_factors": np.zeros((1, 2), np.float32), "item_factors": ITEMS}
-    bpr = DotScorer(arrays, {"objective": "bpr", "l2": 0.01, "negatives": 4})
-    plain = bpr.fold_in(HISTORY, *CLICKS)
-    negative = bpr.fold_in_disliking(HISTORY, *CLICKS, np.array([3]))
+    scorer = DotScorer(arrays, params)
+    plain = scorer.fold_in(HISTORY, *CLICKS)
+    negative = scorer.fold_in_disliking(HISTORY, *CLICKS, np.array([3]))
     assert negative[3] - negative[HISTORY].mean() < plain[3] - plain[HISTORY].mean()
 
 

@@ -11,7 +11,7 @@ from app.serving.scorers.base import FoldInUnsupported, Scorer, ScorerError, reg
 from app.serving.scorers.factor_objectives import FOLD_INS
 
 # the fold-in objectives that take disliked items as explicit negatives, as training does
-EXPLICIT_NEGATIVES = frozenset({"als", "logistic", "bpr"})
+EXPLICIT_NEGATIVES = frozenset({"als", "logistic", "bpr", "margin"})
 
 
 @register_scorer
@@ -96,8 +96,8 @@ class DotScorer(Scorer):
         self, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray, disliked: np.ndarray
     ) -> np.ndarray:
         """A disliked item is an explicit negative where the objective trained with them: als
-        (preference 0 at full confidence), logistic (a label-0 row) and bpr (a pair against
-        the positives); the rating objectives give it no weight."""
+        (preference 0 at full confidence), logistic (a label-0 row), bpr and margin (pairs
+        against the positives); the rating objectives give it no weight."""
         objective = str(self.params.get("objective"))
         if objective not in EXPLICIT_NEGATIVES or not len(disliked):
             return self.fold_in(items, values, is_rating)

@@ -217,11 +217,16 @@ def baseline(
 
 
 def margin(
-    scorer: DotScorer, items: np.ndarray, values: np.ndarray, is_rating: np.ndarray
+    scorer: DotScorer,
+    items: np.ndarray,
+    values: np.ndarray,
+    is_rating: np.ndarray,
+    disliked: np.ndarray = NOTHING,
 ) -> Solution:
     """Two-tower: the unit user vector minimising the triplet loss
     max(0, margin - cos(u, h) + cos(u, j)) over the history h (recency-weighted) and (in
-    expectation) the other items j, by projected subgradient steps from the history's mean
+    expectation) the other items j, a disliked item weighing as training's one triple per
+    epoch against a random positive, by projected subgradient steps from the history's mean
     direction. The user tower's L2 is left out: it acts on an embedding the bundle does not
     hold."""
     history = positive_items(items, values, is_rating, threshold_param(scorer))
@@ -231,10 +236,15 @@ def margin(
     chosen, rest = factors[history], factors[others]
     weights = recency_weights(len(history), scorer.params).astype(np.float32)
     vector = _unit(weights @ chosen)
+    pair_weights = np.repeat(weights[:, None], len(others), axis=1)
+    disliked = explicit_negatives(history, disliked)
+    if len(disliked):  # a sampled pair weighs w_h * negatives / len(others) in training
+        share = len(others) / (fold_in_param(scorer, "negatives") * len(history))
+        pair_weights[:, np.searchsorted(others, disliked)] += DISLIKE_WEIGHT * share
     best, best_loss = vector, np.inf
     for step in range(MARGIN_STEPS):
         violation = gap - (chosen @ vector)[:, None] + (rest @ vector)[None, :]
-        active = (violation > 0) * weights[:, None]
+        active = (violation > 0) * pair_weights
         loss = float((violation * active).sum())
         if loss < best_loss:
             best, best_loss = vector, loss
