@@ -133,6 +133,7 @@ def test_batch_recommend_equals_single_requests(client):
         # in the last digit
         batch_scores = [item.pop("score") for item in result["items"]]
         single_scores = [item.pop("score") for item in single["items"]]
+        assert result.pop("recommendation_id") != single.pop("recommendation_id")
         assert result == single
         assert batch_scores == pytest.approx(single_scores, abs=1e-5)
     assert client.post("/recommend", json={"user_ids": []}).status_code == 422
