@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     """Serve `app.main:app` with uvloop and httptools until interrupted."""
     import uvicorn
 
+    from app.wire import OneSendHttpProtocol
+
     settings = get_settings()
     workers = args.workers or settings.workers
     with _shared_metrics(workers):
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             port=args.port or settings.port,
             workers=workers,
             loop="uvloop",
-            http="httptools",
+            http=OneSendHttpProtocol,  # app/wire.py: a response leaves in one send
             log_level=settings.log_level,
             access_log=False,
             timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
