@@ -114,3 +114,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if not POSTGRES_URL:
         pytest.skip("RECO_TEST_POSTGRES_URL is not set (PostgreSQL store tests)")
     yield from _postgres_url()
+
+
+@pytest.fixture
+def block_store_sessions(store_url: str) -> Iterator[Any]:
+    """Sessions of a store (SQLite, and PostgreSQL when set) holding the block fixture
+    (20 users x 9 events, items 0-19)."""
+    from app.store.session import create_store_engine, init_schema, make_sessionmaker
+    from training.importer import import_interactions
+
+    engine = create_store_engine(store_url)
+    init_schema(engine)
+    import_interactions(engine, block_interactions(), progress=False)
+    yield make_sessionmaker(engine)
+    engine.dispose()

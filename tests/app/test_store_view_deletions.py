@@ -11,18 +11,11 @@ from app.serving.deletions import NEVER, Cutoff
 from app.serving.store_view import StoreView
 from app.store.deletions import delete_entity
 from app.store.repository import add_interactions
-from app.store.session import create_store_engine, init_schema, make_sessionmaker
-from tests.conftest import block_interactions
-from training.importer import import_interactions
 
 
 @pytest.fixture
-def sessions(store_url):
-    engine = create_store_engine(store_url)
-    init_schema(engine)
-    import_interactions(engine, block_interactions(), progress=False)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+def sessions(block_store_sessions):
+    return block_store_sessions
 
 
 def _holders(view: StoreView, item: str) -> list[str]:

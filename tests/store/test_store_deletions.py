@@ -11,22 +11,15 @@ from sqlalchemy.exc import DBAPIError
 
 from app.store.deletions import delete_entity, deletions_since, latest_deletion_id
 from app.store.repository import add_interactions, user_exists
-from app.store.session import create_store_engine, init_schema, make_sessionmaker
 from app.store.tables import Interaction, Item, User
 from tests.conftest import block_interactions
 from training.cli import main
 from training.datasets.store import load_store
-from training.importer import import_interactions
 
 
 @pytest.fixture
-def sessions(store_url):
-    """Sessions of a store holding the block fixture (20 users x 9 events, items 0-19)."""
-    engine = create_store_engine(store_url)
-    init_schema(engine)
-    import_interactions(engine, block_interactions(), progress=False)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+def sessions(block_store_sessions):
+    return block_store_sessions
 
 
 def _count(session, column, key) -> int:
