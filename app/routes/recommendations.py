@@ -15,7 +15,7 @@ from app.errors import error_responses
 from app.experiments.routing import recommend_routed, route_user, served_body
 from app.ids import ID_LENGTH
 from app.limits import check_batch_items
-from app.routes.rule_params import RulesDep, ids_of
+from app.routes.rule_params import RULE_PARAMETERS, RulesDep, ids_of
 from app.schemas import (
     ItemIdPath,
     K,
@@ -91,6 +91,7 @@ async def _compute(inline: bool, work: Callable[[], T]) -> T:
     summary="Top-k items for a user",
     operation_id="recommend",
     responses=_answered(404, 422),
+    openapi_extra={"parameters": RULE_PARAMETERS},
 )
 async def recommend(
     request: Request,
