@@ -43,7 +43,10 @@ class Settings(BaseSettings):
         description="POST /recommend: at most users x k items in one answer (422 above)",
     )
     ann_threshold: int = Field(
-        200_000, ge=0, description="catalogs with at least this many items use the ANN index"
+        15_000,
+        ge=0,
+        description="catalogs with at least this many items use the ANN index (where it "
+        "answers faster than the exact scan: benchmarks/ann_threshold.py)",
     )
     ann_nprobe: int = Field(
         64,
@@ -74,6 +77,12 @@ class Settings(BaseSettings):
     )
     store_refresh_seconds: float = Field(
         1.0, gt=0, le=3600, description="how often the in-memory store view looks for writes"
+    )
+    history_cache_events: int = Field(
+        2_000_000,
+        ge=1_000,
+        description="users' histories each worker keeps in memory, in events (about 40 "
+        "bytes each, least recently used out): a worker's memory whatever the store's size",
     )
     store_gap_patience_seconds: float = Field(
         300.0,

@@ -37,6 +37,7 @@ from app.serving.response_cache import ResponseCache
 from app.serving.signal import ChangeSignal, signal_path
 from app.serving.state import ModelState
 from app.serving.store_view import StoreView
+from app.store.counts import StoreCounts
 from app.store.idempotency import KeyKeeper
 from app.store.session import create_store_engine, init_schema, make_sessionmaker
 
@@ -105,7 +106,8 @@ def start_experiments(app: FastAPI) -> ExperimentRuntime:
 
 
 def load_store_view(app: FastAPI) -> StoreView:
-    """Every stored interaction in memory, so /recommend needs no database round trip."""
+    """The store's deletions and hidden items, and users' histories read as they are asked
+    for and kept current, so most /recommend calls need no database round trip."""
     settings: Settings = app.state.settings
     signal = ChangeSignal.open(signal_path(settings.database_url))
     view = StoreView(
@@ -113,10 +115,11 @@ def load_store_view(app: FastAPI) -> StoreView:
         signal,
         settings.store_refresh_seconds,
         settings.store_gap_patience_seconds,
+        settings.history_cache_events,
     )
     start = time.perf_counter()
     view.refresh()
-    log.info("store view: %d interactions in %.2f s", len(view), time.perf_counter() - start)
+    log.info("store view: ready in %.2f s", time.perf_counter() - start)
     return view
 
 
@@ -127,6 +130,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     init_schema(engine)
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.fallback = StoreFallback(app.state.sessionmaker)
+    app.state.store_counts = StoreCounts()
     app.state.view = load_store_view(app)
     load_models(app)
     app.state.lifecycle = follow_lifecycle(app)

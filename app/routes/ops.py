@@ -13,7 +13,7 @@ from app.errors import ServiceUnavailable, error_responses
 from app.schemas import HealthOut, ReadyOut
 from app.serving.lifecycle import LifecycleFollower
 from app.serving.state import ModelState
-from app.store.repository import store_stats
+from app.store.counts import StoreCounts
 
 router = APIRouter(tags=["operations"])
 
@@ -78,9 +78,11 @@ def ready(request: Request, state: StateDep, session: SessionDep) -> Response:
     """200 while the store answers, with or without a model bundle (`fallback` says what
     serves without one); 503 when the store does not answer. `rollout` compares what this
     worker serves with the fleet's pointer (a bundle it cannot load is named there, while
-    it keeps serving its version)."""
+    it keeps serving its version). `store` holds row counts taken at most a minute ago.
+    """
     try:
-        stats = store_stats(session)
+        counts: StoreCounts = request.app.state.store_counts
+        stats = counts.get(session)
     except SQLAlchemyError as error:
         raise ServiceUnavailable(f"store unavailable: {type(error).__name__}") from None
     model = state.active

@@ -118,7 +118,8 @@ async def recommend(
     key += (rules,)
     # one read: the set and its version agree; deleted items by this bundle's cutoff
     hidden, hidden_version = view.hidden_for(model.cutoff)
-    stamp = (view.user_version(user_id), hidden_version)
+    history = await view.fetch(user_id)
+    stamp = (history.version, hidden_version)
     cache: ResponseCache = request.app.state.responses
     answer = cache.get(key, stamp) if model.version else None  # the fallback reads the store
     if answer is None:
@@ -133,7 +134,6 @@ async def recommend(
             hidden_version=hidden_version,
             rules=rules,
         )
-        history = view.history(user_id)
         result = await _compute(
             model.inline_for(user_id, history), lambda: model.recommend(user_id, history, options)
         )
@@ -198,7 +198,7 @@ async def recommend_batch(request: Request, body: RecommendBatchIn, model: Model
         hidden_version=hidden_version,
         rules=body.rules(request.app.state.settings),
     )
-    histories = view.histories(users)
+    histories = await view.fetch_many(users)
     results, tags = await recommend_routed(request, users, histories, options, model)
     for result in results:
         _count(request, result.strategy, result.cold_start)
@@ -273,7 +273,7 @@ async def score(request: Request, body: ScoreIn, model: ModelDep) -> Response:
     interactions that the model was not trained on are folded in, as /recommend does."""
     view = await _current_view(request)
     refuse_deleted(body.item_ids, view.deletions, model.cutoff)
-    history = view.history(body.user_id)
+    history = await view.fetch(body.user_id)
     result = await _compute(
         model.inline_for(body.user_id, history),
         lambda: model.score(body.user_id, body.item_ids, history),

@@ -27,6 +27,7 @@ class History:
     kind_codes: np.ndarray | None = None  # int32 into kind_names; None: no kinds known
     kind_names: Sequence[str] = ()
     deleted: tuple[int, float] | None = None  # the user's newest deletion: (log id, time)
+    version: int = 0  # grows whenever the history changes (a cached answer's stamp)
 
     def __len__(self) -> int:
         return len(self.item_codes)
@@ -43,10 +44,10 @@ class History:
         return np.isin(self.kind_codes, codes)
 
     @classmethod
-    def empty(cls, deleted: tuple[int, float] | None = None) -> History:
-        types = (np.int32, np.float32, bool, np.int64, np.float64, bool, np.float64)
+    def empty(cls, deleted: tuple[int, float] | None = None, version: int = 0) -> History:
+        types = (np.int32, np.float32, bool, np.int64, np.float64, bool, np.float64, np.int32)
         codes, *columns = (np.empty(0, t) for t in types)
-        return cls(codes, [], *columns, deleted=deleted)
+        return cls(codes, [], *columns, deleted=deleted, version=version)
 
 
 @dataclass(frozen=True)

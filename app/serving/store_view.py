@@ -1,20 +1,23 @@
-"""An in-memory view of the store's interactions and hidden items, so that /recommend reads a
-user's history without a database round trip.
+"""What serving knows of the store: users' histories, read on demand and kept in an LRU of
+bounded size (app/serving/history_cache.py), the hidden items and the deletion log.
 
-Interactions are held as numpy columns (about 42 bytes per event; app/serving/columns.py)
-with each user's row positions beside them. The view catches up by reading only interactions
-with an id above the highest it holds: right after this process writes (read-your-writes),
+A user's history is one indexed query the first time it is asked for; the worker then keeps
+it current by reading only the interactions with an id above the highest it has seen (the
+tail), appending each to its user's history if that history is held (others are read whole
+when next asked for). It reads the tail right after this process writes (read-your-writes),
 whenever another worker process of the host signals a change (`ChangeSignal`, checked per
-request), and every `refresh_seconds` for writers elsewhere (`reco import`, other hosts). Ids
+request), and every `refresh_seconds` for writers elsewhere (`reco import`, other hosts). A
+tail longer than `TAIL_LIMIT` (a bulk import) empties the cache instead of being read. Ids
 that a concurrent writer allocated but had not yet committed (possible on PostgreSQL) are
 remembered as gaps and looked for again until they appear or `gap_patience_seconds` pass.
-Each refresh also reads the deletion log past the newest deletion applied
-(app/serving/deletions.py).
+Each refresh first reads the deletion log past the newest deletion applied
+(app/serving/deletions.py) and drops the held histories a deletion touched.
+
+Start-up reads no interaction, whatever the store's size.
 """
 
 from __future__ import annotations
 
-import array
 import asyncio
 import logging
 import threading
@@ -25,20 +28,29 @@ import numpy as np
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.serving.columns import Columns, Interned
 from app.serving.deletions import EVERY_BUNDLE, Cutoff, DeletionLog
+from app.serving.history_cache import HistoryCache
+from app.serving.interned import Interned
 from app.serving.records import History
 from app.serving.signal import ChangeSignal
-from app.store.deletions import DeletionRow, deletions_since, rows_of
-from app.store.repository import InteractionRow, hidden_item_ids, interactions_since
+from app.store.deletions import DeletionRow, deletions_since
+from app.store.repository import (
+    InteractionRow,
+    hidden_item_ids,
+    interactions_since,
+    newest_interaction_id,
+    user_interaction_rows,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_GAPS = 900  # the newest missing ids waited for (one IN list, under SQLite's limit)
+TAIL_LIMIT = 100_000  # a longer tail empties the cache rather than being read
+DEFAULT_CAPACITY = 2_000_000  # events held (about 40 bytes each)
 
 
 class StoreView:
-    """Every user's interactions and the hidden items (see the module docstring)."""
+    """Users' histories on demand, the hidden items and deletions (see the module docstring)."""
 
     def __init__(
         self,
@@ -46,29 +58,30 @@ class StoreView:
         signal: ChangeSignal | None = None,
         refresh_seconds: float = 1.0,
         gap_patience_seconds: float = 300.0,
+        capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self._sessions = sessions
         self._signal = signal
         self.refresh_seconds = refresh_seconds
         self.gap_patience_seconds = gap_patience_seconds
-        self._columns = Columns()
-        self._rows_of_user: dict[str, array.array] = {}
+        self.cache = HistoryCache(capacity)
         self._items = Interned()
-        self._users = Interned()  # the user column: whose rows an item deletion takes
-        self._dropped: dict[str, int] = {}  # rows deletions took per user (user_version)
-        self.deletions = DeletionLog()
         self._kinds = Interned()
+        self.deletions = DeletionLog()
         self._newest_id = 0
+        self._started = False  # the first refresh skips to the tail's last MAX_GAPS ids
         self._gaps: dict[int, float] = {}  # missing id -> when first missed (monotonic)
         self._seen_token: int | None = None
         # the hidden items and a version that goes up whenever they or the deletions change,
         # swapped as one pair so that a reader never sees one set with another's version
         self._hidden: tuple[frozenset[str], int] = (frozenset(), 0)
-        self._refreshing = threading.Lock()  # one refresh (store read) at a time
-        self._applying = threading.Lock()  # readers vs the short in-memory apply step
+        # one store read at a time: a tail read, or a history read and its entry in the cache
+        # (so that no tail row is applied between the two and lost)
+        self._reading = threading.Lock()
 
     def __len__(self) -> int:
-        return self._columns.size
+        """The events held in memory, with `ENTRY_COST` for each user held."""
+        return self.cache.events
 
     @property
     def hidden_state(self) -> tuple[frozenset[str], int]:
@@ -90,35 +103,16 @@ class StoreView:
         return self._signal is not None and self._signal.token() != self._seen_token
 
     def refresh(self) -> int:
-        """Read interactions the view does not hold yet, and the hidden items; the count read."""
-        with self._refreshing:
+        """Read the tail of interactions, deletions and hidden items; the tail rows read."""
+        with self._reading:
             return self._read_new()
 
     def catch_up(self) -> None:
         """Refresh if the view is still stale once its turn comes, so that requests which all
         noticed one signal wait for one store read instead of making one each."""
-        with self._refreshing:
+        with self._reading:
             if self.is_stale():
                 self._read_new()
-
-    def _read_new(self) -> int:
-        token = self._signal.token() if self._signal is not None else None
-        self._expire_gaps()
-        catching_up = self._newest_id > 0  # gaps in the first load are history, not lag
-        read = 0
-        with self._sessions() as session:
-            # deletions first: one logged after this read is forgotten by the next refresh
-            deleted = deletions_since(session, self.deletions.newest_id)
-            if deleted:
-                self._forget(session, deleted)
-            for rows in interactions_since(session, self._newest_id, list(self._gaps)):
-                self._apply(rows, catching_up)
-                read += len(rows)
-            hidden = frozenset(hidden_item_ids(session))
-        if hidden != self._hidden[0] or deleted:
-            self._hidden = (hidden, self._hidden[1] + 1)
-        self._seen_token = token
-        return read
 
     def changed(self) -> None:
         """After this process wrote to the store: refresh now, then tell the other workers."""
@@ -135,116 +129,134 @@ class StoreView:
             except Exception as error:  # keep serving the view we have
                 log.warning("store view refresh failed: %s", error)
 
-    def user_version(self, user_id: str) -> int:
-        """A number that goes up whenever the user's history changes: its length, plus the
-        rows deletions took (and one per deletion), so it never returns to an old value."""
-        positions = self._rows_of_user.get(user_id)
-        return self._dropped.get(user_id, 0) + (0 if positions is None else len(positions))
+    async def fetch(self, user_id: str) -> History:
+        """The user's history, read from the store off the event loop if not held."""
+        history = self.cache.get(user_id)
+        return history if history is not None else await run_in_threadpool(self.history, user_id)
+
+    async def fetch_many(self, user_ids: Sequence[str]) -> dict[str, History]:
+        """`histories`, off the event loop if one of them must be read from the store."""
+        held = {user: self.cache.get(user) for user in user_ids}
+        if any(history is None for history in held.values()):
+            return await run_in_threadpool(self.histories, user_ids)
+        return held
 
     def histories(self, user_ids: Iterable[str]) -> dict[str, History]:
-        """Each user's events in the order the view received them (empty for unknown users)."""
+        """Each user's events in id order (empty for unknown users)."""
         return {user: self.history(user) for user in user_ids}
 
     def history(self, user_id: str) -> History:
-        with self._applying:
-            positions = self._rows_of_user.get(user_id)
-            deleted = self.deletions.users.get(user_id)
-            if positions is None:
-                return History.empty(deleted)
-            rows = np.array(positions, dtype=np.int64)
-            data = self._columns.data
+        """The user's events in id order, read from the store (and held) if not held."""
+        history = self.cache.get(user_id)
+        if history is not None:
+            return history
+        with self._reading:
+            history = self.cache.get(user_id)  # another thread may have read it meanwhile
+            if history is None:
+                with self._sessions() as session:
+                    rows = user_interaction_rows(session, user_id)
+                history = self._joined(self._empty(user_id), rows)
+                self.cache.put(user_id, history)
+            return history
+
+    def _empty(self, user_id: str) -> History:
+        """A history of no events, versioned by the deletions applied so far."""
+        return History.empty(self.deletions.users.get(user_id), self.deletions.newest_id << 32)
+
+    def _joined(self, history: History, rows: Sequence[InteractionRow]) -> History:
+        """`history` with the rows it does not hold yet appended; its version grows with it
+        (the deletions applied when it was read from the store, then its length)."""
+        held = set(history.ids.tolist())
+        rows = [row for row in rows if row[0] not in held]
+        if not rows:
+            return history
+        columns = {
+            "item_codes": ([self._items.code(row[2]) for row in rows], np.int32),
+            "values": ([row[3] for row in rows], np.float32),
+            "is_rating": ([row[4] == "rating" for row in rows], bool),
+            "ids": ([row[0] for row in rows], np.int64),
+            "created_at": ([row[5] for row in rows], np.float64),
+            "from_api": ([row[6] == "api" for row in rows], bool),
+            "timestamps": ([row[7] for row in rows], np.float64),
+            "kind_codes": ([self._kinds.code(row[4]) for row in rows], np.int32),
+        }
+        joined = {
+            name: np.concatenate([getattr(history, name), np.array(values, dtype)])
+            for name, (values, dtype) in columns.items()
+        }
         return History(
-            item_codes=data["item"][rows],
+            **joined,
             item_names=self._items.values,
-            values=data["value"][rows],
-            is_rating=data["is_rating"][rows],
-            ids=data["id"][rows],
-            created_at=data["created_at"][rows],
-            from_api=data["from_api"][rows],
-            timestamps=data["timestamp"][rows],
-            kind_codes=data["kind"][rows],
             kind_names=self._kinds.values,
-            deleted=deleted,
+            deleted=history.deleted,
+            version=history.version + len(rows),
         )
 
-    def _apply(self, rows: Sequence[InteractionRow], note_gaps: bool) -> None:
-        """Add rows (in id order) the view does not hold yet and note the ids skipped."""
+    def _read_new(self) -> int:
+        token = self._signal.token() if self._signal is not None else None
+        self._expire_gaps()
+        read = 0
+        with self._sessions() as session:
+            # deletions first: one logged after this read is forgotten by the next refresh
+            deleted = deletions_since(session, self.deletions.newest_id)
+            if deleted:
+                self._forget(deleted)
+            newest = newest_interaction_id(session)
+            if not self._started or newest - self._newest_id > TAIL_LIMIT:
+                self._skip_to(newest)
+            for rows in interactions_since(session, self._newest_id, list(self._gaps)):
+                self._apply(rows)
+                read += len(rows)
+            hidden = frozenset(hidden_item_ids(session))
+        if hidden != self._hidden[0] or deleted:
+            self._hidden = (hidden, self._hidden[1] + 1)
+        self._seen_token = token
+        return read
+
+    def _skip_to(self, newest: int) -> None:
+        """Start over near the store's newest id: the held histories go (they are read again
+        when asked for), and only the last MAX_GAPS ids are read, noting the missing ones."""
+        if self._started:
+            log.info("store view: %d new interactions; histories are read again", newest)
+        self.cache.clear()
+        self._gaps.clear()
+        self._newest_id = max(0, newest - MAX_GAPS)
+        self._started = True
+
+    def _apply(self, rows: Sequence[InteractionRow]) -> None:
+        """Append rows (in id order) not seen yet to the held histories of their users, and
+        note the ids skipped."""
         fresh = [row for row in rows if row[0] > self._newest_id or row[0] in self._gaps]
-        if fresh:
-            self._append(fresh)
-            self._advance([row[0] for row in fresh], note_gaps)
+        by_user: dict[str, list[InteractionRow]] = {}
+        for row in fresh:
+            by_user.setdefault(row[1], []).append(row)
+        for user, own in by_user.items():
+            history = self.cache.get(user)
+            if history is not None:
+                self.cache.put(user, self._joined(history, own))
+        self._advance([row[0] for row in fresh])
 
-    def _append(self, fresh: Sequence[InteractionRow]) -> None:
-        columns = {
-            "id": [row[0] for row in fresh],
-            "user": [self._users.code(row[1]) for row in fresh],
-            "item": [self._items.code(row[2]) for row in fresh],
-            "value": [row[3] for row in fresh],
-            "is_rating": [row[4] == "rating" for row in fresh],
-            "created_at": [row[5] for row in fresh],
-            "from_api": [row[6] == "api" for row in fresh],
-            "timestamp": [row[7] for row in fresh],
-            "kind": [self._kinds.code(row[4]) for row in fresh],
-        }
-        with self._applying:
-            first = self._columns.size
-            self._columns.append(columns)
-            for position, row in enumerate(fresh, start=first):
-                self._rows_of_user.setdefault(row[1], array.array("q")).append(position)
+    def _forget(self, deleted: Sequence[DeletionRow]) -> None:
+        """Apply newly logged deletions: the held histories of deleted users, and of users
+        holding a deleted item, go (the store no longer has those rows: reading a history
+        again is exact, also for events an id posted after its deletion)."""
+        touched: set[str] = set()
+        for _, kind, external_id, _ in deleted:
+            if kind == "user":
+                touched.add(external_id)
+            elif (code := self._items.find(external_id)) is not None:
+                touched.update(self.cache.holders(code))
+        self.deletions.add(deleted)
+        self.cache.drop(touched)
 
-    def _forget(self, session: Session, deleted: Sequence[DeletionRow]) -> None:
-        """Apply newly logged deletions: the deleted rows leave every history as the ids join
-        the log (worked out first, so readers wait only for the swap), then rows an id made
-        again since (a new user or item) that the view already passed are read back."""
-        changes: dict[str, tuple[np.ndarray, int]] = {}  # user -> (rows kept, version step)
-        dropped = [row for row in deleted if self._drop(row[1], row[2], changes)]
-        with self._applying:
-            for user, (kept, step) in changes.items():
-                self._dropped[user] = self._dropped.get(user, 0) + step
-                if len(kept):
-                    self._rows_of_user[user] = array.array("q", kept.tobytes())
-                else:
-                    self._rows_of_user.pop(user, None)
-            self.deletions.add(deleted)
-        for _, kind, external_id, _ in dropped:
-            again = rows_of(session, kind, external_id, self._newest_id)
-            if again:
-                self._append(again)
-                self._advance([row[0] for row in again], note_gaps=False)
-
-    def _drop(self, kind: str, external_id: str, changes: dict) -> bool:
-        """Work out into `changes` a deleted user's rows, or a deleted item's in every history,
-        taken away; whether there were any. Columns keep them (unreachable) until a restart."""
-        data, size = self._columns.data, self._columns.size
-        code = -1 if kind == "user" else self._items.find(external_id)
-        if code is None:
-            return False
-        if kind == "user":
-            holders = [external_id]
-        else:
-            codes = np.unique(data["user"][:size][data["item"][:size] == code])
-            holders = [self._users.values[c] for c in codes.tolist()]
-        taken = 0
-        for user in holders:
-            rows, step = changes.get(user, (None, 0))
-            if rows is None:
-                if user not in self._rows_of_user:
-                    continue
-                rows = np.array(self._rows_of_user[user], np.int64)
-            kept = rows[data["item"][rows] != code] if kind == "item" else rows[:0]
-            taken += len(rows) - len(kept)
-            changes[user] = (kept, step + len(rows) - len(kept) + 1)
-        return taken > 0
-
-    def _advance(self, ids: list[int], note_gaps: bool) -> None:
-        """Move the newest id past `ids`; with `note_gaps`, wait for ids skipped on the way."""
+    def _advance(self, ids: list[int]) -> None:
+        """Move the newest id past `ids`, waiting for the ids skipped on the way."""
         now = time.monotonic()
         for event_id in ids:
             self._gaps.pop(event_id, None)
             if event_id > self._newest_id:
-                if note_gaps:
-                    lowest = max(self._newest_id + 1, event_id - MAX_GAPS)
-                    self._gaps.update(dict.fromkeys(range(lowest, event_id), now))
+                lowest = max(self._newest_id + 1, event_id - MAX_GAPS)
+                self._gaps.update(dict.fromkeys(range(lowest, event_id), now))
                 self._newest_id = event_id
         if len(self._gaps) > MAX_GAPS:
             self._gaps = dict(sorted(self._gaps.items())[-MAX_GAPS:])

@@ -5,7 +5,6 @@ to forget the id (app/serving/deletions.py); its ids only grow and are committed
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -13,7 +12,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from app.store.experiments import forget_user
-from app.store.repository import InteractionRow, interaction_rows, retried
+from app.store.repository import retried
 from app.store.tables import Deletion, Interaction, Item, User
 
 Kind = Literal["user", "item"]
@@ -76,13 +75,3 @@ def deletions_since(session: Session, after_id: int) -> list[DeletionRow]:
 def latest_deletion_id(session: Session) -> int:
     """The newest deletion's log id (0: none): what a training run's data is clean of."""
     return int(session.scalar(select(func.max(Deletion.id))) or 0)
-
-
-def rows_of(
-    session: Session, kind: str, external_id: str, up_to_id: int
-) -> Sequence[InteractionRow]:
-    """The stored interactions of a user or item with an id up to `up_to_id`: after a
-    deletion, those the id made again (a new user or item) that a store view already passed."""
-    table = User if kind == "user" else Item
-    condition = (table.external_id == external_id) & (Interaction.id <= up_to_id)
-    return [tuple(row) for row in session.execute(interaction_rows(condition))]

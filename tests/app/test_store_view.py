@@ -1,4 +1,5 @@
-"""The in-memory store view: same histories as the store, catching up, gaps, other workers."""
+"""The store view: histories read on demand equal the store's, kept current (tail, gaps, other
+workers) within a bounded memory."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+import app.serving.store_view as store_view
+from app.serving.history_cache import ENTRY_COST
 from app.serving.signal import ChangeSignal
 from app.serving.store_view import StoreView
 from app.store.repository import add_interactions, user_interactions
@@ -31,18 +34,20 @@ def _items(view: StoreView, user: str) -> list[str]:
 
 def test_view_holds_what_the_store_holds(sessions):
     view = StoreView(sessions)
-    loaded = view.refresh()
+    view.refresh()
+    assert len(view) == 0  # start-up reads no history
     with sessions() as session:
         stored = user_interactions(session, "3", limit=1000)
-    assert loaded == len(view) == len(block_interactions().frame) > 0
     assert _items(view, "3") == sorted(row["item_id"] for row in stored)
     assert view.history("3").is_rating.all() and not view.history("3").from_api.any()
+    assert len(view) == len(stored) + ENTRY_COST and len(view.cache) == 1
     assert len(view.history("nobody")) == 0 and view.hidden == frozenset()
 
 
 def test_refresh_reads_only_what_is_new(sessions):
     view = StoreView(sessions)
     view.refresh()
+    before = view.history("3")
     with sessions() as session:
         add_interactions(session, [{"user_id": "3", "item_id": "new-item", "kind": "click"}])
     assert "new-item" not in _items(view, "3")  # until it looks again
@@ -54,6 +59,52 @@ def test_refresh_reads_only_what_is_new(sessions):
         1.0,
         True,
     )
+    assert history.version > before.version
+
+
+def test_a_user_first_seen_after_start_up_is_read_whole_then_kept_current(sessions):
+    """A user not held is read from the store when asked for (with events the tail passed
+    while nobody held them); an unknown user is held as empty and their first event lands."""
+    view = StoreView(sessions)
+    view.refresh()
+    assert len(view.history("newcomer")) == 0
+    with sessions() as session:
+        add_interactions(session, [{"user_id": "7", "item_id": "a", "kind": "click"}])
+        add_interactions(session, [{"user_id": "newcomer", "item_id": "b", "kind": "click"}])
+    view.refresh()  # 7 is not held: the tail passes them by
+    assert "7" not in view.cache and "a" in _items(view, "7")
+    assert _items(view, "newcomer") == ["b"]
+
+
+def test_memory_is_bounded_by_the_events_held(sessions):
+    """Held histories stay under the capacity, least recently used out; one evicted is read
+    again, equal to what it was."""
+    view = StoreView(sessions, capacity=2 * (9 + ENTRY_COST))
+    view.refresh()
+    first = _items(view, "1")
+    view.history("2")
+    view.history("1")  # now the most recently used
+    view.history("3")
+    assert "1" in view.cache and "3" in view.cache and "2" not in view.cache
+    assert view.cache.events <= view.cache.capacity
+    for user in map(str, range(20)):
+        view.history(user)
+    assert len(view.cache) == 2 and _items(view, "1") == first
+
+
+def test_a_long_tail_empties_the_cache_instead_of_being_read(sessions, monkeypatch):
+    """A bulk import adds more than TAIL_LIMIT rows: the held histories go and are read
+    again, whole, when asked for."""
+    monkeypatch.setattr(store_view, "TAIL_LIMIT", 3)
+    view = StoreView(sessions)
+    view.refresh()
+    view.history("3")
+    rows = [{"user_id": "3", "item_id": f"bulk-{n}", "kind": "click"} for n in range(5)]
+    with sessions() as session:
+        add_interactions(session, rows)
+    view.refresh()
+    assert "3" not in view.cache
+    assert {f"bulk-{n}" for n in range(5)} <= set(_items(view, "3"))
 
 
 def test_a_lower_id_committed_late_is_picked_up(sessions):
@@ -61,20 +112,22 @@ def test_a_lower_id_committed_late_is_picked_up(sessions):
     for skipped ids instead of moving past them for good."""
     view = StoreView(sessions)
     view.refresh()
+    held = len(view.history("0"))
     newest = view._newest_id
     insert = text(
         "INSERT INTO interactions (id, user_id, item_id, value, kind, timestamp, source, "
-        "created_at) VALUES (:id, 1, 1, 5.0, 'rating', 0, 'api', 0)"
+        "created_at) VALUES (:id, :user, 1, 5.0, 'rating', 0, 'api', 0)"
     )
     with sessions() as session:
-        session.execute(insert, {"id": newest + 2})
+        user = session.scalar(text("SELECT id FROM users WHERE external_id = '0'"))
+        session.execute(insert, {"id": newest + 2, "user": user})
         session.commit()
     assert view.refresh() == 1
     with sessions() as session:
-        session.execute(insert, {"id": newest + 1})
+        session.execute(insert, {"id": newest + 1, "user": user})
         session.commit()
     assert view.refresh() == 1
-    assert len(view) == len(block_interactions().frame) + 2
+    assert len(view.history("0")) == held + 2
 
 
 def test_signal_token_is_shared_through_the_file(tmp_path):

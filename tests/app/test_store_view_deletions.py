@@ -25,7 +25,7 @@ def _holders(view: StoreView, item: str) -> list[str]:
 def test_view_forgets_a_deleted_user_and_item(sessions):
     view = StoreView(sessions)
     view.refresh()
-    version, (_, hidden_version) = view.user_version("3"), view.hidden_state
+    version, (_, hidden_version) = view.history("3").version, view.hidden_state
     holders = _holders(view, "12")
     assert len(view.history("3")) == 9 and holders
     with sessions() as session:
@@ -34,9 +34,9 @@ def test_view_forgets_a_deleted_user_and_item(sessions):
     view.refresh()
     history = view.history("3")
     assert len(history) == 0 and history.deleted is not None
-    assert view.user_version("3") > version  # a cached answer of theirs is stale now
+    assert view.history("3").version > version  # a cached answer of theirs is stale now
     assert _holders(view, "12") == []
-    assert all(view.user_version(user) > 0 for user in holders)
+    assert all(view.history(user).version > 0 for user in holders)
     hidden, new_version = view.hidden_state
     assert "12" in hidden and new_version > hidden_version
     assert view.hidden_for(NEVER)[0] == frozenset()  # the store fallback: nothing to exclude
