@@ -6,7 +6,17 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -200,14 +210,18 @@ _USER_ROWS = (
 )
 
 
-def user_interaction_rows(session: Session, user_id: str) -> list[InteractionRow]:
-    """One user's interactions as `InteractionRow`s, in id order: one indexed query, sent as
-    plain SQL (a third of the time of the same query built per call; serving's cache misses
-    make it often)."""
-    connection = session.connection()
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    result = connection.exec_driver_sql(_USER_ROWS.format(marker), (user_id,))
-    return [tuple(row) for row in result]
+def user_interaction_rows(engine: Engine, user_id: str) -> list[InteractionRow]:
+    """One user's interactions as `InteractionRow`s, in id order: one query of a covering
+    index, sent as plain SQL on a pooled driver connection (a third of the time of the same
+    query built and read through a Session; serving makes it for every user not held)."""
+    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(_USER_ROWS.format(marker), (user_id,))
+        return cursor.fetchall()
+    finally:
+        connection.close()  # back to the pool
 
 
 def newest_interaction_id(session: Session) -> int:

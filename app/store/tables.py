@@ -47,7 +47,7 @@ class Interaction(Base):
     __tablename__ = "interactions"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     value: Mapped[float] = mapped_column(Double, default=1.0)
     kind: Mapped[str] = mapped_column(String(32), default="rating")
@@ -66,6 +66,18 @@ class Interaction(Base):
             unique=True,
             sqlite_where=text("source = 'import'"),
             postgresql_where=text("source = 'import'"),
+        ),
+        # a user's history from the index alone, in id order (migration 0006)
+        Index(
+            "ix_interactions_user_history",
+            "user_id",
+            "id",
+            "item_id",
+            "value",
+            "kind",
+            "timestamp",
+            "created_at",
+            "source",
         ),
         # ids are never reused, also after the newest rows are deleted (migration 0004)
         {"sqlite_autoincrement": True},
