@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 
 class Interned:
-    """Strings stored once, referred to by small integer codes."""
+    """Strings stored once, referred to by small integer codes (safe across threads)."""
 
     def __init__(self) -> None:
         self.values: list[str] = []
         self._codes: dict[str, int] = {}
+        self._adding = threading.Lock()  # a new string gets one code, whoever adds it
 
     def find(self, value: str) -> int | None:
         """The code of `value` if it has one (never makes one)."""
@@ -17,6 +20,9 @@ class Interned:
     def code(self, value: str) -> int:
         code = self._codes.get(value)
         if code is None:
-            code = self._codes[value] = len(self.values)
-            self.values.append(value)
+            with self._adding:
+                code = self._codes.get(value)
+                if code is None:
+                    self.values.append(value)  # first: a reader of a code finds its value
+                    code = self._codes[value] = len(self.values) - 1
         return code

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 RECALL_GOAL = 0.95  # of the exact top-10 that IVF's must keep (tune_nprobe)
 RECALL_SAMPLE = 200  # users of the bundle whose top-10 IVF must reproduce
+FEWEST_LISTS = 8  # where tune_nprobe starts for users (recall@10 0.97 for 60,000 als items)
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,8 @@ def served_users(
     embedded = isinstance(scorer, DotScorer) and scorer.item_embeddings() is not None
     if embedded and n >= settings.ann_threshold:
         assert isinstance(scorer, DotScorer)
-        augmented = np.hstack([scorer.item_factors, scorer.item_bias[:, None]])
         cache = None if folder is None else folder / "ann-ip"
-        index = cached_index(cache, augmented, "ip", settings.ann_nprobe)
+        index = user_index(scorer, cache, FEWEST_LISTS)
         tune_nprobe(scorer, index)
         return ivf_users(scorer, index), "ivf"
     retrieval_scores = getattr(scorer, "retrieval_scores", None)
@@ -73,10 +73,26 @@ def served_users(
     return exact_users(scorer), "exact"
 
 
+def user_index(scorer: DotScorer, folder: Path | None, nprobe: int) -> IvfIndex:
+    """The IVF index that retrieves users' items by inner product (see ivf_users)."""
+    return cached_index(folder, indexed_items(scorer), "ip", nprobe)
+
+
+def indexed_items(scorer: DotScorer) -> np.ndarray:
+    """Item rows [q_i, b_i] made of one length by a last coordinate sqrt(M² - |[q_i, b_i]|²),
+    M the longest, so that k-means lists group items as the inner product ranks them (trained
+    factors' lengths vary a hundredfold: without it, recall@10 over 60,000 als items was 0.73
+    with 64 lists scanned; with it, 0.99 with 16)."""
+    augmented = np.hstack([scorer.item_factors, scorer.item_bias[:, None]]).astype(np.float64)
+    lengths = np.einsum("ij,ij->i", augmented, augmented)
+    level = np.sqrt(np.maximum(lengths.max() - lengths, 0.0))
+    return np.hstack([augmented, level[:, None]]).astype(np.float32)
+
+
 def tune_nprobe(scorer: DotScorer, index: IvfIndex) -> float:
     """Scan more lists (twice as many each time, at most every list, which is exact) until
     IVF's top-10 of a sample of the bundle's own users holds `RECALL_GOAL` of their exact
-    top-10; the index keeps that nprobe. The recall reached."""
+    top-10; the index keeps that nprobe, the fewest so tried. The recall reached."""
     rng = np.random.default_rng(0)
     n_users = len(scorer.user_factors)
     users = rng.choice(n_users, min(RECALL_SAMPLE, n_users), replace=False)
@@ -107,11 +123,12 @@ def exact_items(unit: np.ndarray) -> ExactRetriever:
 
 
 def ivf_users(scorer: DotScorer, index: IvfIndex) -> IvfRetriever:
-    """Users matched by inner product over items augmented with their bias, [q_i, b_i] .
-    [p_u, 1]; the candidates are then scored by the model itself (output transform included)."""
+    """Users matched by inner product over `user_index`'s rows, [q_i, b_i, level_i] .
+    [p_u, 1, 0]; the candidates are then scored by the model itself (output transform
+    included)."""
     return IvfRetriever(
         index,
-        lambda user: np.append(scorer.user_factors[user], 1.0),
+        lambda user: np.append(scorer.user_factors[user], (1.0, 0.0)),
         scorer.score_pairs,
         lambda user: scorer.score_users(np.array([user]))[0],
     )
