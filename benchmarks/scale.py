@@ -16,6 +16,11 @@ all figures as JSON. Stages run in the order given; add one with the `@stage` de
 - `reimport-sqlite`: the same file again into the filled SQLite store (adds nothing).
 - `train-popularity`: `reco train --model popularity --dataset store --no-holdout
   --no-report` on the SQLite store: reading the store back is most of its cost.
+- `train-als`: als (64 factors, 2 iterations) on the SQLite store, the bundle `serve` serves.
+- `serve`: `reco-serve` (one worker) on the SQLite store and that bundle: seconds to ready,
+  the worker's RSS, then `/health` and `/recommend` with wrk at 16 connections for
+  --serve-seconds each, every /recommend for a user not asked before (caches cold), with
+  req/s, the ratio to /health, p50 and p99 (benchmarks/scale_serve.py; needs wrk).
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale_data import generate  # a sibling script, not a package
+from scale_data import USERS, generate  # sibling scripts, not a package
+from scale_serve import serve_at_scale
 
 REPO = Path(__file__).resolve().parents[1]
 RECO = [sys.executable, "-m", "training"]
@@ -132,10 +138,29 @@ def train_popularity(run: Run) -> dict[str, Any]:
     return measure(command)
 
 
+@stage("train-als")
+def train_als(run: Run) -> dict[str, Any]:
+    """The bundle the serve stage serves: als (64 factors, 2 iterations) on the SQLite store."""
+    out = run.args.data_dir / "artifacts" / f"als-{run.args.rows}"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [*RECO, "train", "--model", "als", "--factors", "64", "--param", "iterations=2",
+               "--dataset", "store", "--no-holdout", "--no-report", "--database-url",
+               run.sqlite_url, "--out", str(out)]  # fmt: skip
+    return measure(command)
+
+
+@stage("serve")
+def serve(run: Run) -> dict[str, Any]:
+    bundle = run.args.bundle or run.args.data_dir / "artifacts" / f"als-{run.args.rows}"
+    return serve_at_scale(bundle, run.sqlite_url, USERS, run.args.serve_seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000_000)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/reco_scale"))
+    parser.add_argument("--serve-seconds", type=float, default=30, help="per route (serve)")
+    parser.add_argument("--bundle", type=Path, help="serve: this bundle (default: train-als's)")
     parser.add_argument(
         "--stages",
         default="import-sqlite,import-postgres,train-popularity",

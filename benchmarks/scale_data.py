@@ -19,6 +19,7 @@ KIND_SHARES = np.array([0.55, 0.25, 0.05, 0.15])
 USER_EXPONENT, ITEM_EXPONENT = 0.6, 0.9  # p(rank r) ~ r^-exponent
 START, SPAN = 1_600_000_000, 2 * 365 * 86_400  # two years of events from 2020-09-13
 CHUNK_ROWS = 1_000_000
+USERS, ITEMS = 300_000, 60_000
 
 
 def _power_law(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
@@ -27,9 +28,7 @@ def _power_law(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
     return (weights / weights.sum())[rng.permutation(n)]
 
 
-def generate(
-    path: Path, rows: int, users: int = 300_000, items: int = 60_000, seed: int = 14
-) -> Path:
+def generate(path: Path, rows: int, users: int = USERS, items: int = ITEMS, seed: int = 14) -> Path:
     """Write `rows` events to the CSV `path` (user_id,item_id,kind,value,timestamp)."""
     rng = np.random.default_rng(seed)
     user_p = np.cumsum(_power_law(users, USER_EXPONENT, rng))
