@@ -15,7 +15,14 @@ from app.config import Settings
 from app.serving.ann import IvfIndex
 from app.serving.bundle import Bundle
 from app.serving.idmap import IdMap
-from app.serving.plan import RECALL_GOAL, exact_users, ivf_users, tune_nprobe
+from app.serving.plan import (
+    RECALL_GOAL,
+    exact_users,
+    indexed_items,
+    ivf_users,
+    tune_nprobe,
+    user_index,
+)
 from app.serving.records import History, RecommendOptions
 from app.serving.retrieval import ExactRetriever, TwoStageRetriever
 from app.serving.scorers import DotScorer, NCFScorer
@@ -84,8 +91,7 @@ def _retriever(data: st.DataObject, route: str, n_users: int, n_items: int):
         return exact_users(scorer), reference, True
     nlist = min(4, n_items)
     nprobe = data.draw(st.integers(1, nlist))
-    augmented = np.hstack([scorer.item_factors, scorer.item_bias[:, None]])
-    index = IvfIndex.build(augmented, space="ip", nlist=nlist, nprobe=nprobe)
+    index = IvfIndex.build(indexed_items(scorer), space="ip", nlist=nlist, nprobe=nprobe)
     return ivf_users(scorer, index), reference, nprobe == nlist  # all lists scanned: exact
 
 
@@ -178,8 +184,7 @@ def test_ivf_scans_more_lists_until_its_top_10_keeps_the_recall_goal() -> None:
         "item_bias": np.zeros(4000, np.float32),
     }
     scorer = DotScorer(arrays, {})
-    augmented = np.hstack([arrays["item_factors"], arrays["item_bias"][:, None]])
-    index = IvfIndex.build(augmented, space="ip", nprobe=1)
+    index = user_index(scorer, None, nprobe=1)
     assert _recall(scorer, index) < 0.5
     assert tune_nprobe(scorer, index) >= RECALL_GOAL
     assert 1 < index.params.nprobe < index.params.nlist
