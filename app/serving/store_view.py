@@ -34,13 +34,13 @@ from app.serving.interned import Interned
 from app.serving.records import History
 from app.serving.signal import ChangeSignal
 from app.store.deletions import DeletionRow, deletions_since
-from app.store.repository import (
+from app.store.log_reads import (
     InteractionRow,
-    hidden_item_ids,
     interactions_since,
     newest_interaction_id,
     user_interaction_rows,
 )
+from app.store.repository import hidden_item_ids
 
 log = logging.getLogger(__name__)
 

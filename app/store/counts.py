@@ -8,7 +8,8 @@ import time
 
 from sqlalchemy.orm import Session
 
-from app.store.repository import newest_interaction_id, store_stats
+from app.store.log_reads import newest_interaction_id
+from app.store.repository import store_stats
 
 MAX_AGE = 60.0  # seconds a count is reused
 

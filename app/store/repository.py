@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
-    Engine,
-    Select,
     Table,
     func,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -183,70 +179,6 @@ def store_stats(session: Session) -> dict[str, int]:
         "items": session.scalar(select(func.count(Item.id))) or 0,
         "interactions": session.scalar(select(func.count(Interaction.id))) or 0,
     }
-
-
-# id, user, item, value, kind, created_at, source, timestamp (of the event)
-InteractionRow = tuple[int, str, str, float, str, float, str, float]
-"""(id, user_id, item_id, value, kind, created_at, source) of one stored interaction."""
-
-
-def interactions_since(
-    session: Session, after_id: int, also_ids: Collection[int] = (), chunk: int = 50_000
-) -> Iterator[Sequence[InteractionRow]]:
-    """Interactions with an id above `after_id` or in `also_ids`, in id order, `chunk` rows at
-    a time (streamed, so a large store never sits in memory twice)."""
-    condition = Interaction.id > after_id
-    if also_ids:
-        condition = or_(condition, Interaction.id.in_(list(also_ids)))
-    query = interaction_rows(condition).execution_options(yield_per=chunk)
-    for rows in session.execute(query).partitions():
-        yield [tuple(row) for row in rows]
-
-
-_USER_ROWS = (
-    "SELECT i.id, u.external_id, t.external_id, i.value, i.kind, i.created_at, i.source, "
-    "i.timestamp FROM interactions i JOIN users u ON i.user_id = u.id "
-    "JOIN items t ON i.item_id = t.id WHERE u.external_id = {} ORDER BY i.id"
-)
-
-
-def user_interaction_rows(engine: Engine, user_id: str) -> list[InteractionRow]:
-    """One user's interactions as `InteractionRow`s, in id order: one query of a covering
-    index, sent as plain SQL on a pooled driver connection (a third of the time of the same
-    query built and read through a Session; serving makes it for every user not held)."""
-    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute(_USER_ROWS.format(marker), (user_id,))
-        return cursor.fetchall()
-    finally:
-        connection.close()  # back to the pool
-
-
-def newest_interaction_id(session: Session) -> int:
-    """The highest interaction id handed out and committed so far (0: none)."""
-    return session.scalar(select(func.max(Interaction.id))) or 0
-
-
-def interaction_rows(condition: ColumnElement[bool]) -> Select:
-    """The interactions matching `condition` as `InteractionRow`s, in id order."""
-    return (
-        select(
-            Interaction.id,
-            User.external_id,
-            Item.external_id,
-            Interaction.value,
-            Interaction.kind,
-            Interaction.created_at,
-            Interaction.source,
-            Interaction.timestamp,
-        )
-        .join(User, Interaction.user_id == User.id)
-        .join(Item, Interaction.item_id == Item.id)
-        .where(condition)
-        .order_by(Interaction.id)
-    )
 
 
 def hidden_item_ids(session: Session) -> set[str]:
