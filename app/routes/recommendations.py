@@ -15,7 +15,16 @@ from app.errors import error_responses
 from app.experiments.routing import recommend_routed, route_user, served_body
 from app.ids import ID_LENGTH
 from app.limits import check_batch_items
-from app.routes.rule_params import RULE_PARAMETERS, RulesDep, ids_of
+from app.routes.hand_query import ids_of
+from app.routes.list_params import (
+    CATEGORY_HELP,
+    EXCLUDE_HELP,
+    LIST_PARAMETERS,
+    MAX_QUERY_EXCLUDE,
+    OFFSET_HELP,
+    ListDep,
+)
+from app.routes.rule_params import RULE_PARAMETERS, RulesDep
 from app.schemas import (
     ItemIdPath,
     K,
@@ -35,22 +44,13 @@ from app.serving.store_view import StoreView
 T = TypeVar("T")
 router = APIRouter(tags=["recommendations"])
 
-Offset = Annotated[int, Query(ge=0, le=10_000, description="skip this many (paging)")]
-# A GET's whole request line must fit the ~64 KiB that uvicorn reads before the app (beyond
-# it a client gets a plain-text 400 no schema describes): 32 ids of 128 four-byte characters,
-# percent-encoded, take 49 KB. Longer exclusion lists go in POST /recommend's body.
-MAX_QUERY_EXCLUDE = 32
+# /similar's; GET /recommend validates the same parameters by hand (app/routes/list_params.py)
+Offset = Annotated[int, Query(ge=0, le=10_000, description=OFFSET_HELP)]
 Exclude = Annotated[
     list[Annotated[str, StringConstraints(max_length=ID_LENGTH)]] | None,
-    Query(
-        max_length=MAX_QUERY_EXCLUDE,
-        description=f"item ids to leave out (repeat, or comma-separated), at most "
-        f"{MAX_QUERY_EXCLUDE} values of {ID_LENGTH} characters; POST /recommend takes more",
-    ),
+    Query(max_length=MAX_QUERY_EXCLUDE, description=EXCLUDE_HELP),
 ]
-Category = Annotated[
-    str | None, Query(min_length=1, max_length=64, description="only items of this category")
-]
+Category = Annotated[str | None, Query(min_length=1, max_length=64, description=CATEGORY_HELP)]
 
 
 MODEL_VERSION_HEADER = "X-Model-Version"
@@ -91,19 +91,10 @@ async def _compute(inline: bool, work: Callable[[], T]) -> T:
     summary="Top-k items for a user",
     operation_id="recommend",
     responses=_answered(404, 422),
-    openapi_extra={"parameters": RULE_PARAMETERS},
+    openapi_extra={"parameters": LIST_PARAMETERS + RULE_PARAMETERS},
 )
 async def recommend(
-    request: Request,
-    user_id: UserIdPath,
-    model: ModelDep,
-    rules: RulesDep,
-    k: K = 10,
-    offset: Offset = 0,
-    exclude: Exclude = None,
-    category: Category = None,
-    exclude_seen: Annotated[bool, Query(description="leave out items already seen")] = True,
-    explain: Annotated[bool, Query(description="add the history items behind each")] = False,
+    request: Request, user_id: UserIdPath, model: ModelDep, page: ListDep, rules: RulesDep
 ) -> Response:
     """Items for the user, best first. Items the user interacted with (also after training)
     are left out unless `exclude_seen=false`. A user the model has not seen but who has
@@ -113,9 +104,9 @@ async def recommend(
     hidden items or the model change."""
     view = await _current_view(request)
     model, assignment = route_user(request, user_id, model)
-    excluded = ids_of(exclude)
-    key = (model.version, user_id, k, offset, tuple(excluded), category, exclude_seen, explain)
-    key += (rules,)
+    excluded = ids_of(page.exclude)
+    key = (model.version, user_id, page.k, page.offset, tuple(excluded), page.category)
+    key += (page.exclude_seen, page.explain, rules)
     # one read: the set and its version agree; deleted items by this bundle's cutoff
     hidden, hidden_version = view.hidden_for(model.cutoff)
     history = await view.fetch(user_id)
@@ -124,12 +115,12 @@ async def recommend(
     answer = cache.get(key, stamp) if model.version else None  # the fallback reads the store
     if answer is None:
         options = RecommendOptions(
-            k=k,
-            offset=offset,
+            k=page.k,
+            offset=page.offset,
             exclude=excluded,
-            category=category,
-            exclude_seen=exclude_seen,
-            explain=explain,
+            category=page.category,
+            exclude_seen=page.exclude_seen,
+            explain=page.explain,
             hidden=hidden,
             hidden_version=hidden_version,
             rules=rules,
@@ -137,7 +128,7 @@ async def recommend(
         result = await _compute(
             model.inline_for(user_id, history), lambda: model.recommend(user_id, history, options)
         )
-        body = orjson.dumps(_render(result, explain))
+        body = orjson.dumps(_render(result, page.explain))
         answer = CachedAnswer(body, result.strategy, result.cold_start)
         if model.version:
             cache.put(key, stamp, answer)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.ids import ID_LENGTH
+from app.routes.hand_query import declared, ids_of, parsed
 from app.rule_schemas import BOOST_HELP, CAP_HELP, DITHER_HELP, MAX_SEED, SEED_HELP
 from app.serving.rules import Rules, default_rules, resolve_rules
 
@@ -19,15 +19,9 @@ from app.serving.rules import Rules, default_rules, resolve_rules
 MAX_QUERY_BOOST_IDS = 4
 
 
-def ids_of(values: list[str] | None) -> list[str]:
-    """Ids from a query parameter given repeated and/or comma-separated."""
-    return [v for value in values or [] for v in value.split(",") if v]
-
-
 class RuleQuery(BaseModel):
-    """The rule parameters of a GET /recommend. They are validated by hand, and only when the
-    query names one (FastAPI's per-parameter resolution cost /recommend a quarter of its
-    throughput); `RULE_PARAMETERS` declares them in the OpenAPI document."""
+    """The rule parameters of a GET /recommend, validated by hand (app/routes/hand_query.py);
+    `RULE_PARAMETERS` declares them in the OpenAPI document."""
 
     boost_items: list[Annotated[str, StringConstraints(max_length=ID_LENGTH)]] | None = Field(
         None,
@@ -44,34 +38,15 @@ class RuleQuery(BaseModel):
     dither_seed: int | None = Field(None, ge=0, le=MAX_SEED, description=SEED_HELP)
 
 
-LISTS = frozenset({"boost_items"})  # repeatable parameters
-# the query parameters as FastAPI would declare them (app/openapi.py drops their null branch)
-RULE_PARAMETERS = [
-    {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": schema["description"],
-    }
-    for name, schema in RuleQuery.model_json_schema()["properties"].items()
-]
+RULE_PARAMETERS = declared(RuleQuery)
 
 
 async def _query_rules(request: Request) -> Rules:
     """The rules of a GET /recommend: its query parameters over the service defaults."""
     defaults = default_rules(request.app.state.settings)
-    query = request.query_params
-    named = [name for name in RuleQuery.model_fields if name in query]
-    if not named:
+    rules = parsed(request, RuleQuery, frozenset({"boost_items"}))
+    if rules is None:
         return defaults
-    raw = {name: query.getlist(name) if name in LISTS else query[name] for name in named}
-    try:
-        rules = RuleQuery.model_validate(raw)
-    except ValidationError as error:
-        raise RequestValidationError(
-            [{**e, "loc": ("query", *e["loc"])} for e in error.errors(include_url=False)]
-        ) from None
     return resolve_rules(
         defaults,
         boost_items=ids_of(rules.boost_items) or None,

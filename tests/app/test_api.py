@@ -1,3 +1,4 @@
+import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -39,6 +40,41 @@ def test_recommend_k_bounds(client):
     _assert_error(client.get("/recommend/0", params={"k": 0}), 422, "validation_error")
     _assert_error(client.get("/recommend/0", params={"k": 1001}), 422, "validation_error")
     _assert_error(client.get("/recommend/" + "x" * 129), 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"k": "ten"}, "k"),
+        ({"offset": -1}, "offset"),
+        ({"offset": 10_001}, "offset"),
+        ({"category": ""}, "category"),
+        ({"exclude": [str(i) for i in range(33)]}, "exclude"),
+        ({"exclude": "x" * 129}, "exclude"),
+        ({"exclude_seen": "perhaps"}, "exclude_seen"),
+        ({"explain": "2"}, "explain"),
+    ],
+)
+def test_recommend_list_parameters_are_validated(client, params, field):
+    """GET /recommend validates its page and filters by hand (app/routes/list_params.py):
+    the same 422s, naming the parameter, as FastAPI's own validation."""
+    answer = client.get("/recommend/0", params=params)
+    _assert_error(answer, 422, "validation_error")
+    assert field in answer.json()["error"]["message"]
+
+
+def test_recommend_list_parameters_parse_like_fastapi(client):
+    """Booleans as FastAPI reads them, ids repeated or comma-separated."""
+    every = client.get("/recommend/0", params={"k": 30}).json()["items"]
+    first, second = every[0]["item_id"], every[1]["item_id"]
+    split = client.get("/recommend/0", params={"k": 3, "exclude": f"{first},{second}"}).json()
+    repeated = client.get("/recommend/0", params={"k": 3, "exclude": [first, second]}).json()
+    assert (
+        split["items"] == repeated["items"] and split["items"][0]["item_id"] == every[2]["item_id"]
+    )
+    for yes in ("1", "true", "yes", "on"):
+        body = client.get("/recommend/0", params={"k": 1, "explain": yes}).json()
+        assert "because" in body["items"][0]
 
 
 def test_similar_never_returns_the_item(client):

@@ -1,0 +1,49 @@
+"""The page and filters of a GET /recommend (k, offset, exclude, category, exclude_seen,
+explain), validated by hand (app/routes/hand_query.py) and declared in the OpenAPI document
+by `LIST_PARAMETERS`, as the rules are (app/routes/rule_params.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, Field, StringConstraints
+
+from app.ids import ID_LENGTH
+from app.routes.hand_query import declared, parsed
+
+# A GET's whole request line must fit the ~64 KiB that uvicorn reads before the app (beyond
+# it a client gets a plain-text 400 no schema describes): 32 ids of 128 four-byte characters,
+# percent-encoded, take 49 KB. Longer exclusion lists go in POST /recommend's body.
+MAX_QUERY_EXCLUDE = 32
+EXCLUDE_HELP = (
+    f"item ids to leave out (repeat, or comma-separated), at most {MAX_QUERY_EXCLUDE} values "
+    f"of {ID_LENGTH} characters; POST /recommend takes more"
+)
+K_HELP = "how many items (1-1000)"
+OFFSET_HELP = "skip this many (paging)"
+CATEGORY_HELP = "only items of this category"
+
+
+class ListQuery(BaseModel):
+    """Which page of a user's list, and what it leaves out."""
+
+    k: int = Field(10, ge=1, le=1000, description=K_HELP)
+    offset: int = Field(0, ge=0, le=10_000, description=OFFSET_HELP)
+    exclude: list[Annotated[str, StringConstraints(max_length=ID_LENGTH)]] | None = Field(
+        None, max_length=MAX_QUERY_EXCLUDE, description=EXCLUDE_HELP
+    )
+    category: str | None = Field(None, min_length=1, max_length=64, description=CATEGORY_HELP)
+    exclude_seen: bool = Field(True, description="leave out items already seen")
+    explain: bool = Field(False, description="add the history items behind each")
+
+
+DEFAULT_LIST = ListQuery()
+LIST_PARAMETERS = declared(ListQuery)
+
+
+async def _list_query(request: Request) -> ListQuery:
+    return parsed(request, ListQuery, frozenset({"exclude"})) or DEFAULT_LIST
+
+
+ListDep = Annotated[ListQuery, Depends(_list_query)]
