@@ -52,10 +52,13 @@ def _empty() -> Result:
 
 
 def ranked_subset(items: np.ndarray, scores: np.ndarray, k: int) -> Result:
-    """The k best of `items` by `scores` under the tie rule (ties by the lower item index)."""
-    order = np.argsort(items, kind="stable")
-    chosen, values = top_k(scores[order], k)
-    return items[order][chosen], values
+    """The k best of `items` by `scores` under top_k's tie rule (a higher score first, equal
+    scores by the lower item index, NaN as -inf), by one sort: for the tens to hundreds of
+    candidates a retrieval proposes, a fifth of the numpy calls of top_k's partition."""
+    ranked = np.asarray(scores, np.float32)
+    ranked = np.where(np.isnan(ranked), np.float32(-np.inf), ranked)
+    order = np.lexsort((items, -ranked))[: max(k, 0)]
+    return np.asarray(items, np.int64)[order], ranked[order]
 
 
 class _OneByOne:

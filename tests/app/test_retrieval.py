@@ -15,6 +15,7 @@ from app.config import Settings
 from app.serving.ann import IvfIndex
 from app.serving.bundle import Bundle
 from app.serving.idmap import IdMap
+from app.serving.index import top_k
 from app.serving.plan import (
     RECALL_GOAL,
     exact_users,
@@ -24,7 +25,7 @@ from app.serving.plan import (
     user_index,
 )
 from app.serving.records import History, RecommendOptions
-from app.serving.retrieval import ExactRetriever, TwoStageRetriever
+from app.serving.retrieval import ExactRetriever, TwoStageRetriever, ranked_subset
 from app.serving.scorers import DotScorer, NCFScorer
 from app.serving.service import ModelService
 
@@ -189,3 +190,23 @@ def test_ivf_scans_more_lists_until_its_top_10_keeps_the_recall_goal() -> None:
     assert tune_nprobe(scorer, index) >= RECALL_GOAL
     assert 1 < index.params.nprobe < index.params.nlist
     assert _recall(scorer, index) >= 0.93  # every user, not only the sample of 200
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_ranked_subset_follows_the_tie_rule_of_top_k(data: st.DataObject) -> None:
+    """The candidates' sort equals top_k over the whole catalog with every other item
+    excluded: ties by the lower item index, NaN as -inf, fewer than k when fewer exist."""
+    n = data.draw(st.integers(1, 40))
+    items = np.array(
+        data.draw(st.lists(st.integers(0, 99), min_size=n, max_size=n, unique=True)), np.int64
+    )
+    values = st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, np.nan, np.inf, -np.inf])
+    scores = np.array(data.draw(st.lists(values, min_size=n, max_size=n)), np.float32)
+    k = data.draw(st.integers(0, n + 2))
+    catalog = np.zeros(100, np.float32)
+    catalog[items] = scores
+    want = top_k(catalog, k, np.setdiff1d(np.arange(100), items))
+    got = ranked_subset(items, scores, k)
+    assert got[0].tolist() == want[0].tolist()
+    np.testing.assert_array_equal(got[1], want[1])
