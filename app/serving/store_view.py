@@ -230,7 +230,8 @@ class StoreView:
         """Start over near the store's newest id: the held histories go (they are read again
         when asked for), and only the last MAX_GAPS ids are read, noting the missing ones."""
         if self._started:
-            log.info("store view: %d new interactions; histories are read again", newest)
+            skipped = newest - self._newest_id
+            log.info("store view: %d new interactions; histories are read again", skipped)
         with self._holding:
             self._generation += 1
             self.cache.clear()
