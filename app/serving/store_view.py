@@ -182,23 +182,25 @@ class StoreView:
         if not rows:
             return history
         ids, _, items, values, kinds, created_at, sources, timestamps = zip(*rows, strict=True)
-        kind_codes = np.array([self._kinds.code(kind) for kind in kinds], np.int32)
+        n = len(rows)
+        kind_codes = np.fromiter(map(self._kinds.code, kinds), np.int32, n)
         columns = {
-            "item_codes": np.array([self._items.code(item) for item in items], np.int32),
-            "values": np.array(values, np.float32),
+            "item_codes": np.fromiter(map(self._items.code, items), np.int32, n),
+            "values": np.array(values, np.float32),  # None (no value) becomes NaN
             "is_rating": kind_codes == self._kinds.code("rating"),
-            "ids": np.array(ids, np.int64),
-            "created_at": np.array(created_at, np.float64),
-            "from_api": np.array(sources) == "api",
-            "timestamps": np.array(timestamps, np.float64),
+            "ids": np.fromiter(ids, np.int64, n),
+            "created_at": np.fromiter(created_at, np.float64, n),
+            "from_api": np.fromiter((source == "api" for source in sources), bool, n),
+            "timestamps": np.fromiter(timestamps, np.float64, n),
             "kind_codes": kind_codes,
         }
-        joined = {
-            name: np.concatenate([getattr(history, name), values])
-            for name, values in columns.items()
-        }
+        if len(history):
+            columns = {
+                name: np.concatenate([getattr(history, name), values])
+                for name, values in columns.items()
+            }
         return History(
-            **joined,
+            **columns,
             item_names=self._items.values,
             kind_names=self._kinds.values,
             deleted=history.deleted,
