@@ -12,7 +12,6 @@ from tests.conftest import block_interactions
 from training.interactions import Interactions
 from training.memory_plan import MemoryPlanError, check_fits, score_batch_users
 from training.models._implicit import ValidationRanker
-from training.models.als import ImplicitALS
 from training.models.base import create_model
 from training.pipeline import train_and_export
 from training.protocols import rank_split
@@ -62,22 +61,6 @@ def test_auto_skips_a_candidate_over_the_budget_and_records_why(blocks, monkeypa
     assert rows["ease"]["skipped"].startswith("ease needs about ")
     assert "val_ndcg@10" not in rows["ease"] and "val_ndcg@10" in rows["popularity"]
     assert model.selection["chosen"] == "popularity"
-
-
-@pytest.mark.parametrize("block_bytes", [64, 4096])
-def test_blockwise_als_gives_the_dense_factors(blocks, monkeypatch, block_bytes) -> None:
-    encoded = EncodedInteractions.encode(blocks)
-    params = {"factors": 8, "iterations": 4}
-    dense = create_model("als", **params)
-    dense.fit(encoded)
-    monkeypatch.setattr("training.models.als.DENSE_LIMIT", 0)
-    monkeypatch.setattr("training.models.als.BLOCK_BYTES", block_bytes)
-    blockwise = create_model("als", **params)
-    assert isinstance(blockwise, ImplicitALS)
-    blockwise.fit(encoded)
-    for side in ("user_factors", "item_factors"):
-        np.testing.assert_allclose(getattr(blockwise, side), getattr(dense, side),
-                                   rtol=1e-4, atol=1e-5, err_msg=side)  # fmt: skip
 
 
 def test_score_batches_follow_the_budget() -> None:

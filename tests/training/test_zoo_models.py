@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from test_model_contract import FAST, group_blocks
 
+from app.serving.idmap import IdMap
 from tests.conftest import options_for
 from training.interactions import Interactions
-from training.models.als import ALSConfig, ImplicitALS, _Observed, _solve
+from training.models.als import ALSConfig, ImplicitALS, initial_factors
 from training.models.base import create_model
 from training.models.ease import ease_weights
 from training.models.two_tower import genre_features
@@ -34,21 +35,47 @@ def test_ease_weights_solve_ridge_with_zero_diagonal(rng: np.random.Generator) -
         np.testing.assert_allclose(weights[others, item], ridge, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("dense_limit", [10**9, 0])
-def test_als_conjugate_gradient_reaches_exact_solve(
-    rng: np.random.Generator, dense_limit: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("training.models.als.DENSE_LIMIT", dense_limit)
-    users, items = rng.integers(0, 7, 40), rng.integers(0, 9, 40)
-    other = rng.normal(size=(9, 4)).astype(np.float64)
-    cfg = ALSConfig(reg=0.5, alpha=2.0, cg_steps=30)
-    solved = _solve(np.zeros((7, 4)), other, _Observed(users, items, 7, 9), cfg)
-    for user in range(7):
-        seen = np.zeros(9)
-        seen[items[users == user]] = 1
-        a = other.T @ other + cfg.alpha * other.T @ (seen[:, None] * other) + 0.5 * np.eye(4)
+def _normal_equations(x0: np.ndarray, other: np.ndarray, pairs: np.ndarray,
+                      negatives: np.ndarray, cfg: ALSConfig) -> np.ndarray:  # fmt: skip
+    """Each row's exact solution of (O'O + alpha O_c'O_c + reg I) x = (1 + alpha) sum of its
+    observed rows of O, where c are its observed pairs and its explicit negatives."""
+    out = np.empty_like(x0)
+    for row in range(len(x0)):
+        seen = np.zeros(len(other))
+        seen[pairs[pairs[:, 0] == row, 1]] = 1
+        sure = seen.copy()
+        sure[negatives[negatives[:, 0] == row, 1]] = 1
+        a = other.T @ other + cfg.alpha * other.T @ (sure[:, None] * other)
         b = (1 + cfg.alpha) * other.T @ seen
-        np.testing.assert_allclose(solved[user], np.linalg.solve(a, b), atol=1e-6)
+        out[row] = np.linalg.solve(a + cfg.reg * np.eye(other.shape[1]), b)
+    return out
+
+
+def test_als_iteration_solves_both_sides_exactly_with_explicit_negatives(
+    rng: np.random.Generator,
+) -> None:
+    """With enough conjugate-gradient steps one iteration is the exact ALS update: users
+    against the initial items, then items against those users; a dislike is a pair of
+    preference 0 at confidence 1 + alpha."""
+    codes = np.unique(rng.integers(0, 7 * 9, 40))
+    pairs = np.c_[codes // 9, codes % 9].astype(np.int32)
+    free = np.setdiff1d(np.arange(7 * 9), codes)[:6]
+    negatives = np.c_[free // 9, free % 9].astype(np.int32)
+    data = EncodedInteractions(
+        users=pairs[:, 0], items=pairs[:, 1], ratings=np.ones(len(pairs), np.float32),
+        timestamps=np.arange(len(pairs), dtype=np.int64),
+        user_map=IdMap(tuple(f"u{n}" for n in range(7))),
+        item_map=IdMap(tuple(f"i{n}" for n in range(9))), is_rating=np.zeros(len(pairs), bool),
+        negative_users=negatives[:, 0], negative_items=negatives[:, 1],
+    )  # fmt: skip
+    cfg = ALSConfig(factors=4, reg=0.5, alpha=2.0, cg_steps=30, iterations=1)
+    model = ImplicitALS(cfg)
+    model.fit(data)
+    users0, items0 = (side.astype(np.float64) for side in initial_factors(cfg, 7, 9))
+    users = _normal_equations(users0, items0, pairs, negatives, cfg)
+    items = _normal_equations(items0, users, pairs[:, ::-1], negatives[:, ::-1], cfg)
+    np.testing.assert_allclose(model.user_factors, users, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(model.item_factors, items, rtol=1e-3, atol=1e-4)
 
 
 def test_als_logs_validation_when_asked() -> None:
