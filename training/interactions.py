@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 INTERACTION_COLUMNS = ("user", "item", "rating", "timestamp")
 ITEM_COLUMNS = ("item", "title", "genres")
 NEGATIVE_COLUMNS = ("user", "item")
+FINGERPRINT_CHUNK = 1_000_000
 
 
 class DatasetError(ValueError):
@@ -58,17 +60,25 @@ class Interactions:
         return Interactions(frame, self.name, self.items, self.negatives)
 
     def fingerprint(self) -> str:
-        """sha256 of the interaction rows in a canonical order: same data, same fingerprint."""
-        ordered = self.frame.sort_values(list(INTERACTION_COLUMNS), kind="stable")
+        """sha256 of the interaction rows in a canonical order: same data, same fingerprint.
+
+        The rows are ordered by (user, item, rating, timestamp) through sorted codes, and each
+        id column is hashed FINGERPRINT_CHUNK rows at a time: sorting and joining the strings
+        whole took 2 GB at 20M rows. The digest is that of the whole joined column."""
+        frame = self.frame
+        user_codes, users = pd.factorize(frame["user"], sort=True)
+        item_codes, items = pd.factorize(frame["item"], sort=True)
+        ratings, timestamps = frame["rating"].to_numpy(), frame["timestamp"].to_numpy()
+        order = np.lexsort((timestamps, ratings, item_codes, user_codes))
         digest = hashlib.sha256()
-        # all-rating data (every rating file) keeps the fingerprint it had before is_rating
-        columns = INTERACTION_COLUMNS + (() if ordered["is_rating"].all() else ("is_rating",))
-        for column in columns:
-            values = ordered[column].to_numpy()
-            if values.dtype == object:
-                digest.update("\x1f".join(values.tolist()).encode())
-            else:
-                digest.update(np.ascontiguousarray(values).tobytes())
+        _hash_ids(digest, np.asarray(users, dtype=object), user_codes[order])
+        _hash_ids(digest, np.asarray(items, dtype=object), item_codes[order])
+        numbers = [ratings, timestamps]
+        is_rating = frame["is_rating"].to_numpy()
+        if not is_rating.all():  # all-rating data (every rating file) keeps its fingerprint
+            numbers.append(is_rating)
+        for values in numbers:
+            digest.update(np.ascontiguousarray(values[order]).tobytes())
         if len(self.negatives):  # data without negatives keeps the fingerprint it had
             pairs = self.negatives.sort_values(list(NEGATIVE_COLUMNS), kind="stable")
             digest.update("\x1e".join(pairs["user"] + "\x1f" + pairs["item"]).encode())
@@ -95,8 +105,9 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     is_rating = frame["is_rating"] if "is_rating" in frame.columns else True
     return pd.DataFrame(
         {
-            "user": frame["user"].astype(str).to_numpy(dtype=object),
-            "item": frame["item"].astype(str).to_numpy(dtype=object),
+            # as string arrays: a Python object per row took a minute each way at 20M rows
+            "user": frame["user"].astype(str).array,
+            "item": frame["item"].astype(str).array,
             "rating": frame["rating"].to_numpy(dtype=np.float32),
             "timestamp": frame["timestamp"].to_numpy(dtype=np.int64),
             "is_rating": np.broadcast_to(np.asarray(is_rating, dtype=bool), len(frame)).copy(),
@@ -113,3 +124,12 @@ def normalise_items(items: pd.DataFrame) -> pd.DataFrame:
         values = items[column] if column in items.columns else pd.Series([""] * len(items))
         out[column] = values.fillna("").astype(str).to_numpy(dtype=object)
     return out.drop_duplicates("item", keep="last").reset_index(drop=True)
+
+
+def _hash_ids(digest: Any, distinct: np.ndarray, codes: np.ndarray) -> None:
+    """Feed `digest` the ids distinct[codes] joined by "\x1f", a chunk at a time."""
+    for start in range(0, len(codes), FINGERPRINT_CHUNK):
+        if start:
+            digest.update(b"\x1f")
+        chunk = distinct[codes[start : start + FINGERPRINT_CHUNK]]
+        digest.update("\x1f".join(chunk.tolist()).encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from app.serving.idmap import IdMap
 from training.interactions import Interactions
@@ -19,6 +20,16 @@ def pair_codes(rows: np.ndarray, columns: np.ndarray, n_columns: int) -> np.ndar
 def split_pair_codes(codes: np.ndarray, n_columns: int) -> tuple[np.ndarray, np.ndarray]:
     """The (rows, columns) of `pair_codes`."""
     return np.divmod(codes, n_columns)
+
+
+def _codes(values: pd.Series, id_map: IdMap | None) -> tuple[np.ndarray, IdMap]:
+    """int32 codes of `values` and their map: `id_map` when given (-1 for an id it lacks),
+    else the distinct values in order of first appearance (`IdMap.from_values`'s order).
+    Vectorised: a Python lookup per row took minutes at 20M rows."""
+    if id_map is None:
+        codes, distinct = pd.factorize(values, sort=False)
+        return codes.astype(np.int32), IdMap(tuple(str(v) for v in distinct))
+    return pd.Index(id_map.ids).get_indexer(values).astype(np.int32), id_map
 
 
 @dataclass(frozen=True)
@@ -53,12 +64,10 @@ class EncodedInteractions:
         """Encode `data`; with given maps, rows whose user or item is unknown are dropped, as
         are rows of a pair the user gave negative feedback (a dislike is never a positive)."""
         frame = data.frame
-        user_map = user_map or IdMap.from_values(frame["user"])
-        item_map = item_map or IdMap.from_values(frame["item"])
-        users = user_map.encode(frame["user"].to_numpy())
-        items = item_map.encode(frame["item"].to_numpy())
-        negative_users = user_map.encode(data.negatives["user"].to_numpy())
-        negative_items = item_map.encode(data.negatives["item"].to_numpy())
+        users, user_map = _codes(frame["user"], user_map)
+        items, item_map = _codes(frame["item"], item_map)
+        negative_users, _ = _codes(data.negatives["user"], user_map)
+        negative_items, _ = _codes(data.negatives["item"], item_map)
         known = (negative_users >= 0) & (negative_items >= 0)
         negative_users, negative_items = negative_users[known], negative_items[known]
         negative = np.isin(pair_codes(users, items, len(item_map)),
@@ -102,6 +111,28 @@ class EncodedInteractions:
             is_rating=self.is_rating[mask_or_index],
             negative_users=self.negative_users,
             negative_items=self.negative_items,
+        )
+
+    def of_users(self, users: np.ndarray) -> EncodedInteractions:
+        """The rows and negatives of `users` (distinct codes), renumbered 0..len(users)-1 in
+        code order with a user map of just them: a model fitted on it sizes its user tables
+        to these users. Items keep their map."""
+        chosen = np.sort(users)
+        code = np.full(self.n_users, -1, np.int32)
+        code[chosen] = np.arange(len(chosen), dtype=np.int32)
+        rows = code[self.users] >= 0
+        negatives = code[self.negative_users] >= 0
+        return EncodedInteractions(
+            users=code[self.users[rows]],
+            items=self.items[rows],
+            ratings=self.ratings[rows],
+            timestamps=self.timestamps[rows],
+            user_map=IdMap(tuple(self.user_map.ids[u] for u in chosen)),
+            item_map=self.item_map,
+            item_genres=self.item_genres,
+            is_rating=self.is_rating[rows],
+            negative_users=code[self.negative_users[negatives]],
+            negative_items=self.negative_items[negatives],
         )
 
     def ratings_only(self, needed_by: str) -> EncodedInteractions:

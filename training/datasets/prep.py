@@ -20,6 +20,8 @@ def filter_min_interactions(
     data: Interactions, min_user: int = 1, min_item: int = 1
 ) -> Interactions:
     """Drop users and items with too few rows, repeated until both limits hold (k-core)."""
+    if min_user <= 1 and min_item <= 1:  # every user and item present has a row
+        return data
     frame = data.frame
     while True:
         users = frame["user"].map(frame["user"].value_counts()) >= min_user
