@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.conftest import block_interactions
-from training.models.auto import AutoRecommender
+from training.models.auto import AutoRecommender, user_sample
 from training.models.base import create_model, model_class
 from training.vocab import EncodedInteractions
 
@@ -121,3 +121,33 @@ def test_auto_refuses_bad_candidates(candidates, message) -> None:
 def test_auto_is_not_fitted_before_fit() -> None:
     with pytest.raises(RuntimeError, match="not been fitted"):
         create_model("auto").export()
+
+
+def test_auto_compares_candidates_on_a_user_sample_and_refits_on_all(blocks_encoded) -> None:
+    """Over `selection_rows`, the trials see whole histories of a random set of users only;
+    the served model is still the winner refitted on every row."""
+    rows = len(blocks_encoded)
+    model = _auto(selection_rows=rows // 3)
+    model.fit(blocks_encoded)
+    validation = model.selection["validation"]
+    assert rows // 3 <= validation["sample_rows"] < rows // 2
+    assert validation["sample_users"] < blocks_encoded.n_users
+    assert validation["fit_rows"] + validation["validation_rows"] == validation["sample_rows"]
+    refit = create_model(model.selection["chosen"])
+    refit.fit(blocks_encoded)
+    for name, array in refit.export().arrays.items():
+        np.testing.assert_array_equal(model.export().arrays[name], array, err_msg=name)
+
+
+def test_user_sample_keeps_whole_histories_renumbered(blocks_encoded) -> None:
+    sample = user_sample(blocks_encoded, 100, np.random.default_rng(0))
+    assert 100 <= len(sample) < 100 + np.bincount(blocks_encoded.users).max()
+    assert sample.n_users == len(np.unique(sample.users)) == sample.users.max() + 1
+    original = {blocks_encoded.user_map.ids[u]: u for u in range(blocks_encoded.n_users)}
+    for code, user in enumerate(sample.user_map.ids):  # every row of each chosen user, no other
+        mine = np.sort(sample.items[sample.users == code])
+        theirs = np.sort(blocks_encoded.items[blocks_encoded.users == original[user]])
+        np.testing.assert_array_equal(mine, theirs)
+    assert user_sample(blocks_encoded, len(blocks_encoded), np.random.default_rng(0)) is (
+        blocks_encoded
+    )
