@@ -107,3 +107,30 @@ def test_ml100k_popularity_rank_reference_figure():
     result = run_protocol("rank", lambda: create_model("popularity"), load_movielens(ML100K))
     # the issue's reference figure for popularity, measured with the same protocol
     assert result["metrics"]["ndcg@10"] == pytest.approx(0.251, abs=0.02)
+
+
+def test_holdout_scores_every_user_as_rank_does_up_to_its_cap(blocks, monkeypatch) -> None:
+    """Under the cap the holdout is RANK itself; over it, a seeded sample of that many test
+    users is scored after the model fitted the whole training part."""
+    from training import pipeline
+    from training.models.base import create_model
+    from training.protocols import run_rank
+
+    def make():
+        return create_model("als", factors=8, iterations=3)
+
+    rank = run_rank(make, blocks, 10, 3)["metrics"]
+    for cap in (0, blocks.frame["user"].nunique()):
+        full = pipeline.holdout_metrics(make, blocks, seed=3, max_users=cap)
+        assert full == pytest.approx(rank, abs=1e-6)
+    scored: list[int] = []
+    real = pipeline.evaluate_ranking
+
+    def counted(model, train, test, k):
+        scored.append(test["user"].nunique())
+        return real(model, train, test, k)
+
+    monkeypatch.setattr(pipeline, "evaluate_ranking", counted)
+    sampled = pipeline.holdout_metrics(make, blocks, seed=3, max_users=7)
+    again = pipeline.holdout_metrics(make, blocks, seed=3, max_users=7)
+    assert scored == [7, 7] and sampled == again != pytest.approx(rank, abs=1e-6)

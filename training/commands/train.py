@@ -23,13 +23,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model",
         default="auto",
-        help="model name (default auto: the best of als, imf, ease, popularity on validation)",
+        help="model name (default auto: the best of als, ease, popularity on validation)",
     )
     parser.add_argument(
         "--dataset", default="synthetic", help="synthetic, store, a MovieLens folder, or a file"
     )
     parser.add_argument("--out", type=Path, help="bundle folder (default: new one under artifacts)")
     parser.add_argument("--no-holdout", action="store_true", help="skip the holdout evaluation")
+    parser.add_argument(
+        "--holdout-users",
+        type=int,
+        help="score the holdout of at most this many random users (default 20,000; 0: every "
+        "user; the model always fits the whole training part)",
+    )
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     add_param_arguments(parser)
     add_dataset_arguments(parser)
@@ -71,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         out,
         seed=args.seed,
         holdout=not args.no_holdout,
+        holdout_users=args.holdout_users,
         report=not args.no_report,
         extra_dataset=extra,
         write=is_chief(),
