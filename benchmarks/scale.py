@@ -16,6 +16,8 @@ all figures as JSON. Stages run in the order given; add one with the `@stage` de
 - `reimport-sqlite`: the same file again into the filled SQLite store (adds nothing).
 - `train-popularity`: `reco train --model popularity --dataset store --no-holdout
   --no-report` on the SQLite store: reading the store back is most of its cost.
+- `train-default`: `reco train --dataset store` with every default (the `auto` model, the
+  holdout evaluation, the report), plus any --default-param.
 - `train-als`: als (64 factors, 2 iterations) on the SQLite store, the bundle `serve` serves.
 - `serve`: `reco-serve` (one worker) on the SQLite store and that bundle: seconds to ready,
   the worker's RSS, then `/health` and `/recommend` with wrk at 16 connections for
@@ -138,6 +140,19 @@ def train_popularity(run: Run) -> dict[str, Any]:
     return measure(command)
 
 
+@stage("train-default")
+def train_default(run: Run) -> dict[str, Any]:
+    """`reco train --dataset store` as a user runs it: the default model (auto), with the
+    holdout evaluation and the report; --default-param adds hyperparameters (e.g.
+    'candidates=["als"]', the slowest choice auto can make)."""
+    out = run.args.data_dir / "artifacts" / f"default-{run.args.rows}"
+    shutil.rmtree(out, ignore_errors=True)
+    params = [arg for value in run.args.default_param for arg in ("--param", value)]
+    command = [*RECO, "train", "--dataset", "store", *params, "--database-url",
+               run.sqlite_url, "--out", str(out)]  # fmt: skip
+    return measure(command)
+
+
 @stage("train-als")
 def train_als(run: Run) -> dict[str, Any]:
     """The bundle the serve stage serves: als (64 factors, 2 iterations) on the SQLite store."""
@@ -161,6 +176,12 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/reco_scale"))
     parser.add_argument("--serve-seconds", type=float, default=30, help="per route (serve)")
     parser.add_argument("--bundle", type=Path, help="serve: this bundle (default: train-als's)")
+    parser.add_argument(
+        "--default-param",
+        action="append",
+        default=[],
+        help="train-default: NAME=VALUE, as reco train --param (repeatable)",
+    )
     parser.add_argument(
         "--stages",
         default="import-sqlite,import-postgres,train-popularity",
