@@ -12,6 +12,7 @@ from importlib import metadata
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.collector import settle_collector
 from app.config import Settings, get_settings
 from app.docs import install_docs
 from app.errors import install_error_handlers
@@ -140,6 +141,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(app.state.view.keep_current()),
         asyncio.create_task(app.state.lifecycle.keep_following()),
     ]
+    settle_collector()
     yield
     for task in tasks:
         task.cancel()

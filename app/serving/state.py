@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.collector import settle_collector
 from app.config import Settings
 from app.errors import NotFound
 from app.serving.bundle import list_bundles, load_bundle, valid_version
@@ -72,6 +73,7 @@ class ModelState:
             self._held = Held(self._retained(loaded, pinned), active, previous, held.pins)
             if activate:
                 self.problem = None
+        settle_collector()  # the new bundle's objects live as long as it does
 
     def pin(self, pins: dict[str, str]) -> None:
         """Name the version `?model=<name>` answers from, per name; pinned versions are never
