@@ -61,6 +61,24 @@ def ranked_subset(items: np.ndarray, scores: np.ndarray, k: int) -> Result:
     return np.asarray(items, np.int64)[order], ranked[order]
 
 
+SMALL_SET = 4096  # exclusions up to this size are a Python set: numpy's calls cost more
+
+
+def _distinct(excluded: np.ndarray) -> set[int] | np.ndarray:
+    """The distinct excluded items: a set when few (a user's history, a few hidden items),
+    a sorted array when many (a category filter)."""
+    if len(excluded) <= SMALL_SET:
+        return set(excluded.tolist())
+    return np.unique(excluded)
+
+
+def _member(items: np.ndarray, out: set[int] | np.ndarray) -> np.ndarray:
+    """Per item, whether it is in `out` (as `_distinct` gives it)."""
+    if isinstance(out, set):
+        return np.fromiter((item in out for item in items.tolist()), bool, len(items))
+    return np.isin(items, out, assume_unique=True)
+
+
 class _OneByOne:
     """`top_many` as a loop over `top`, for retrievers that answer one query at a time."""
 
@@ -122,9 +140,9 @@ class IvfRetriever(_OneByOne):
         self.exact_scans = 0  # queries answered by the exact fallback (tests, diagnostics)
 
     def top(self, query: int, k: int, excluded: np.ndarray) -> Result:
-        excluded = np.unique(excluded)
+        out = _distinct(excluded)
         # one neighbour beyond k + |excluded|: only a real tie with it sends us to the scan
-        fetch = min(k + len(excluded) + 1, self.n_items)
+        fetch = min(k + len(out) + 1, self.n_items)
         if k <= 0 or fetch <= 0:
             return _empty()
         if fetch > self.EXACT_SHARE * self.n_items:
@@ -133,9 +151,9 @@ class IvfRetriever(_OneByOne):
         if len(indices) == 0:
             return self._exact(query, k, excluded)
         scores = self._score_some(query, indices)
-        keep = ~np.isin(indices, excluded, assume_unique=False)
+        keep = ~_member(indices, out)
         chosen, values = ranked_subset(indices[keep], scores[keep], k)
-        short = len(chosen) < min(k, self.n_items - len(excluded))
+        short = len(chosen) < min(k, self.n_items - len(out))
         # the index stopped at `fetch` neighbours: one it left out may tie with the k-th
         cut_tie = bool(
             len(indices) == fetch < self.n_items and len(values) and scores.min() >= values[-1]

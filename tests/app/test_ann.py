@@ -49,7 +49,11 @@ def _retriever(index: IvfIndex, items: np.ndarray, query: np.ndarray) -> IvfRetr
     )
 
 
-def test_ivf_retriever_excludes_given_items(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("small_set", [4096, 0])  # exclusions as a Python set, or numpy's
+def test_ivf_retriever_excludes_given_items(
+    rng: np.random.Generator, small_set: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.serving.retrieval.SMALL_SET", small_set)
     items = _catalog(rng)
     query = rng.standard_normal(items.shape[1]).astype(np.float32)
     retriever = _retriever(IvfIndex.build(items), items, query)
