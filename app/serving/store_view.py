@@ -181,7 +181,7 @@ class StoreView:
             rows = [row for row in rows if row[0] not in held]
         if not rows:
             return history
-        ids, _, items, values, kinds, created_at, sources, timestamps = zip(*rows, strict=True)
+        ids, _, items, values, kinds, created_at, from_api, timestamps = zip(*rows, strict=True)
         n = len(rows)
         kind_codes = np.fromiter(map(self._kinds.code, kinds), np.int32, n)
         columns = {
@@ -190,7 +190,7 @@ class StoreView:
             "is_rating": kind_codes == self._kinds.code("rating"),
             "ids": np.fromiter(ids, np.int64, n),
             "created_at": np.fromiter(created_at, np.float64, n),
-            "from_api": np.fromiter((source == "api" for source in sources), bool, n),
+            "from_api": np.fromiter(from_api, bool, n),
             "timestamps": np.fromiter(timestamps, np.float64, n),
             "kind_codes": kind_codes,
         }

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.store.tables import Interaction, Item, User
 
-# id, user, item, value, kind, created_at, source, timestamp (of the event)
-InteractionRow = tuple[int, str, str, float, str, float, str, float]
-"""(id, user_id, item_id, value, kind, created_at, source) of one stored interaction."""
+InteractionRow = tuple[int, str | None, str, float, str, float, bool, float]
+"""(id, user_id, item_id, value, kind, created_at, from_api, timestamp (of the event)) of
+one stored interaction; one user's history leaves user_id None (the caller knows it)."""
 
 
 def interactions_since(
@@ -28,10 +28,11 @@ def interactions_since(
         yield [tuple(row) for row in rows]
 
 
+# the user's row once, no per-row strings that the caller already has or only compares
 _USER_ROWS = (
-    "SELECT i.id, u.external_id, t.external_id, i.value, i.kind, i.created_at, i.source, "
-    "i.timestamp FROM interactions i JOIN users u ON i.user_id = u.id "
-    "JOIN items t ON i.item_id = t.id WHERE u.external_id = {} ORDER BY i.id"
+    "SELECT i.id, NULL, t.external_id, i.value, i.kind, i.created_at, i.source = 'api', "
+    "i.timestamp FROM interactions i JOIN items t ON i.item_id = t.id "
+    "WHERE i.user_id = (SELECT id FROM users WHERE external_id = {}) ORDER BY i.id"
 )
 
 
@@ -64,7 +65,7 @@ def interaction_rows(condition: ColumnElement[bool]) -> Select:
             Interaction.value,
             Interaction.kind,
             Interaction.created_at,
-            Interaction.source,
+            Interaction.source == "api",
             Interaction.timestamp,
         )
         .join(User, Interaction.user_id == User.id)
