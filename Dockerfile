@@ -2,7 +2,8 @@
 # Two images from one file:
 #   target "serve" (the default, last stage): the API only (app/): numpy scoring, no training
 #     package, no pandas, no TensorFlow.
-#   target "train": adds training/ with TensorFlow and pandas for `reco import` / `reco train`.
+#   target "train": adds training/ with TensorFlow, pandas and implicit (with OpenMP's
+#     libgomp) for `reco import` / `reco train`.
 # Both install from constraints.txt, so a rebuild gets the versions that were tested.
 
 FROM python:3.11-slim AS base
@@ -32,6 +33,10 @@ ENV PATH=/opt/venv/bin:$PATH \
 EXPOSE 8000
 
 FROM runtime AS train
+# implicit's ALS solver links the system's OpenMP runtime, which the slim image lacks
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgomp1 \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build-train /opt/venv /opt/venv
 USER reco
 CMD ["reco", "--help"]

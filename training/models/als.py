@@ -12,10 +12,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from implicit.cpu.als import AlternatingLeastSquares
 from pydantic import Field
 from scipy import sparse
-from threadpoolctl import threadpool_limits
 
 from training.memory_plan import ROW_BYTES
 from training.models._implicit import (
@@ -67,6 +65,10 @@ class ImplicitALS(Recommender):
     config: ALSConfig
 
     def fit(self, train: EncodedInteractions) -> FitHistory:
+        # imported here, as Keras is for its models: only a fit loads its native solver
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
         data = positives(train, cfg.rating_threshold)
