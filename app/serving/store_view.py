@@ -183,9 +183,9 @@ class StoreView:
             return history
         ids, _, items, values, kinds, created_at, from_api, timestamps = zip(*rows, strict=True)
         n = len(rows)
-        kind_codes = np.fromiter(map(self._kinds.code, kinds), np.int32, n)
+        kind_codes = self._kinds.codes(kinds)
         columns = {
-            "item_codes": np.fromiter(map(self._items.code, items), np.int32, n),
+            "item_codes": self._items.codes(items),
             "values": np.array(values, np.float32),  # None (no value) becomes NaN
             "is_rating": kind_codes == self._kinds.code("rating"),
             "ids": np.fromiter(ids, np.int64, n),
