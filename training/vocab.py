@@ -17,6 +17,13 @@ def pair_codes(rows: np.ndarray, columns: np.ndarray, n_columns: int) -> np.ndar
     return np.asarray(rows).astype(np.int64) * n_columns + columns
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """np.unique(values) by a sort: numpy 2.4's np.unique hashes first, which took 19-23 s
+    for 17.5M pair codes here against 0.4 s for this."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
 def split_pair_codes(codes: np.ndarray, n_columns: int) -> tuple[np.ndarray, np.ndarray]:
     """The (rows, columns) of `pair_codes`."""
     return np.divmod(codes, n_columns)

@@ -53,6 +53,25 @@ def test_negatives_are_never_positives_with_bitmap_or_binary_search(monkeypatch)
     np.testing.assert_array_equal(with_bitmap, searched)  # same answers, same seeded draws
 
 
+def test_negatives_of_user_sorted_queries_are_tested_a_block_of_users_at_a_time(monkeypatch):
+    """A grid too big for one bitmap, queries sorted by user (every user, then a redrawn
+    subset): blocks of 3 users give the answers and seeded draws of the single bitmap."""
+    data = _data()
+    users = np.sort(np.repeat(data.users, 4))
+    codes = positive_codes(data.users, data.items, data.n_items)
+    whole = sample_negatives(users, data.n_items, codes, np.random.default_rng(7))
+    monkeypatch.setattr(sampling, "BITMAP_CELLS", 0)
+    monkeypatch.setattr(sampling, "BLOCK_CELLS", 3 * data.n_items)
+    blocked = sample_negatives(users, data.n_items, codes, np.random.default_rng(7))
+    np.testing.assert_array_equal(whole, blocked)
+    assert not np.isin(pair_codes(users, blocked, data.n_items), codes).any()
+    lookup = sampling._membership(codes, users, data.n_items)
+    some = np.sort(np.random.default_rng(0).choice(len(data), 50, replace=False))
+    expected = np.isin(pair_codes(data.users, data.items, data.n_items)[some], codes)
+    order = np.argsort(data.users[some], kind="stable")
+    assert lookup(data.users[some][order], data.items[some][order]).all() and expected.all()
+
+
 def test_sampling_same_seed_same_samples():
     data = _data()
     first = sample_pairs(data.users, data.items, data.n_items, 2, np.random.default_rng(1))

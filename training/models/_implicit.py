@@ -15,7 +15,7 @@ from training.memory_plan import score_batch_users
 from training.metrics import ndcg
 from training.models.base import ModelConfig
 from training.splits import recency_rank, stratified_split
-from training.vocab import EncodedInteractions, pair_codes, split_pair_codes
+from training.vocab import EncodedInteractions, distinct, pair_codes, split_pair_codes
 
 VALIDATION_K = 10
 MAX_VALIDATION_USERS = 2000
@@ -58,7 +58,7 @@ def carve_validation(
 
 def history_csr(data: EncodedInteractions) -> tuple[np.ndarray, np.ndarray]:
     """(indptr, indices): each user's distinct items, sorted, as CSR rows (int64, int32)."""
-    codes = np.unique(pair_codes(data.users, data.items, data.n_items))
+    codes = distinct(pair_codes(data.users, data.items, data.n_items))
     users, items = split_pair_codes(codes, data.n_items)
     indptr = np.r_[0, np.cumsum(np.bincount(users, minlength=data.n_users))].astype(np.int64)
     return indptr, items.astype(np.int32)
@@ -98,7 +98,7 @@ class ValidationRanker:
     def __init__(
         self, fit: EncodedInteractions, valid: EncodedInteractions, rng: np.random.Generator
     ) -> None:
-        users = np.unique(valid.users)
+        users = distinct(valid.users)
         if len(users) > MAX_VALIDATION_USERS:
             users = np.sort(rng.choice(users, MAX_VALIDATION_USERS, replace=False))
         row = np.full(fit.n_users, -1)
