@@ -18,6 +18,7 @@ from tqdm import tqdm
 from training.distributed import Workers
 
 log = logging.getLogger(__name__)
+MAX_STEPS = 2048  # steps an epoch takes at most; bigger epochs take bigger batches
 
 
 class EpochProgress(keras.callbacks.Callback):
@@ -81,10 +82,10 @@ def fit_epochs(
     finish: Finish | None = None,
     workers: Workers | None = None,
 ) -> None:
-    """Adam over fresh `epoch_data()` arrays each epoch, then `validate()` (higher is better)
-    for early stopping, keeping the best weights; then `finish`, if given, trains on with the
-    same optimizer. `loss_fn(model, batch)` returns one batch's scalar loss (regularisation
-    included).
+    """Adam (row-wise on big tables: `RowAdam`) over fresh `epoch_data()` arrays each epoch,
+    `step_rows` rows a step, then `validate()` (higher is better) for early stopping, keeping
+    the best weights; then `finish`, if given, trains on with the same optimizer.
+    `loss_fn(model, batch)` returns one batch's scalar loss (regularisation included).
 
     The train step is XLA-compiled (a fifth faster than a plain graph on 2 CPU cores) and an
     epoch's loop over batches runs in one graph call, which saves the per-step Python dispatch
@@ -98,8 +99,12 @@ def fit_epochs(
     """
     import tensorflow as tf
 
-    optimizer = keras.optimizers.Adam(learning_rate)
-    optimizer.build(model.trainable_variables)
+    from training.models._row_adam import RowAdam
+
+    pending = [epoch_data()]  # the first epoch's arrays size the steps and the optimizer
+    batch_size = step_rows(len(pending[0][0]), batch_size, workers)
+    optimizer = RowAdam(learning_rate, model.trainable_variables,
+                        None if workers is not None else batch_size)  # fmt: skip
     scale = 1.0 if workers is None else 1.0 / workers.shard.num_workers
 
     def gradients(*batch: Any) -> tuple[Any, Any]:
@@ -139,8 +144,8 @@ def fit_epochs(
     def run_epoch(arrays: tuple[np.ndarray, ...]) -> float:
         """One pass in whole batches (one compiled shape; rows are reshuffled every epoch);
         returns the mean batch loss."""
-        size = max(1, min(batch_size, len(arrays[0])))
-        n_batches = len(arrays[0]) // size
+        size = min(batch_size, len(arrays[0]))
+        n_batches = len(arrays[0]) // max(1, size)
         if workers is not None:
             n_batches = int(workers.gather(n_batches).min())
         if not n_batches:
@@ -151,7 +156,7 @@ def fit_epochs(
     progress = EpochProgress(epochs, name, history)
     best, best_weights, waited = -np.inf, None, 0
     for epoch in range(epochs):
-        figures = {"loss": run_epoch(epoch_data())}
+        figures = {"loss": run_epoch(pending.pop() if pending else epoch_data())}
         if validate is not None:
             figures["val_ndcg@10"] = validate()
             if workers is not None:
@@ -174,6 +179,16 @@ def fit_epochs(
             log.info(
                 "%s finish epoch=%d loss=%.4f", name, epoch + 1, run_epoch(finish.epoch_data())
             )
+
+
+def step_rows(epoch_rows: int, batch_size: int, workers: Workers | None = None) -> int:
+    """Rows a step takes: `batch_size`, or more when an epoch would otherwise take over
+    `MAX_STEPS` steps. A step has a fixed cost (a dense update of every small table, the
+    graph's dispatch), which at 20M interactions was most of an epoch's time. Across
+    workers, from the smallest shard, so that every worker steps with the same shapes."""
+    if workers is not None:
+        epoch_rows = int(workers.gather(epoch_rows).min())
+    return max(1, batch_size, -(-epoch_rows // MAX_STEPS))
 
 
 def _to_send(grad: Any, variable: Any, batch_rows: int) -> Any:

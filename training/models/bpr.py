@@ -35,6 +35,14 @@ class BPR(FoldInSampled):
         cfg = self.config
         return FactorModel(n_users, n_items, cfg.factors, cfg.l2, seed=cfg.seed)
 
+    def pairwise_loss(self, model: Any, triples: Any) -> tuple[Any, Any]:
+        """As every pairwise model's, from one lookup of each triple's user
+        (`FactorModel.margins`) rather than one per pair."""
+        from keras import ops
+
+        margins, penalty = model.margins(triples)
+        return -ops.log_sigmoid(margins), penalty
+
     def export_model(self, model: Any) -> ExportedModel:
         tables = model.tables()
         del tables["user_bias"]  # cancels out of every pairwise difference

@@ -61,13 +61,13 @@ class TwoTower(FoldInSampled):
             model.features.assign(features.astype(np.float32))
         return model
 
-    def pairwise_loss(self, model: Any, triples: Any) -> Any:
-        """Per triple, the margin loss max(0, margin - cos(u, chosen) + cos(u, sampled))."""
+    def pairwise_loss(self, model: Any, triples: Any) -> tuple[Any, Any]:
+        """(per triple, the margin loss max(0, margin - cos(u, chosen) + cos(u, sampled));
+        the model's penalty)."""
         from keras import ops
 
-        pairs = ops.concatenate([triples[:, :2], triples[:, ::2]], axis=0)
-        positive, negative = ops.split(ops.reshape(model(pairs), (-1,)), 2)
-        return ops.relu(self.config.margin - positive + negative)
+        positive, negative = self.pair_scores(model, triples)
+        return ops.relu(self.config.margin - positive + negative), sum(model.losses)
 
     def export_model(self, model: Any) -> ExportedModel:
         params = {"objective": "margin", "margin": self.config.margin, **self.fold_in_params()}
