@@ -144,8 +144,8 @@ def fit_epochs(
     def run_epoch(arrays: tuple[np.ndarray, ...]) -> float:
         """One pass in whole batches (one compiled shape; rows are reshuffled every epoch);
         returns the mean batch loss."""
-        size = min(batch_size, len(arrays[0]))
-        n_batches = len(arrays[0]) // max(1, size)
+        size = max(1, min(batch_size, len(arrays[0])))
+        n_batches = len(arrays[0]) // size
         if workers is not None:
             n_batches = int(workers.gather(n_batches).min())
         if not n_batches:
