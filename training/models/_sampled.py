@@ -213,7 +213,7 @@ def _triples_sampler(
     order = np.argsort(data.users, kind="stable")
     users, chosen, weights = data.users[order], data.items[order], weights[order]
     repeated = np.repeat(users, negatives)
-    dislike_triples = _dislike_triples(data, disliked)
+    dislike_triples = _dislike_triples(users, chosen, disliked)
 
     def triples_epoch() -> tuple[np.ndarray, np.ndarray]:
         others = sample_negatives(repeated, data.n_items, codes, rng).reshape(-1, negatives)
@@ -240,16 +240,15 @@ def _triples_sampler(
 
 
 def _dislike_triples(
-    data: EncodedInteractions, disliked: np.ndarray
+    users: np.ndarray, by_user: np.ndarray, disliked: np.ndarray
 ) -> Callable[[np.random.Generator], np.ndarray]:
-    """A function giving one epoch's (user, positive, disliked) triples: each dislike against
-    a positive of its user drawn afresh (users with no positive here have none)."""
+    """A function giving one epoch's (user, positive, disliked) triples from the positives
+    (`users`, sorted, and their items `by_user`): each dislike against a positive of its user
+    drawn afresh (users with no positive here have none)."""
     if not len(disliked):
         return lambda rng: np.empty((0, 3), np.int32)
-    order = np.argsort(data.users, kind="stable")
-    by_user = data.items[order]
-    starts = np.searchsorted(data.users[order], disliked[:, 0], side="left")
-    counts = np.searchsorted(data.users[order], disliked[:, 0], side="right") - starts
+    starts = np.searchsorted(users, disliked[:, 0], side="left")
+    counts = np.searchsorted(users, disliked[:, 0], side="right") - starts
     held = disliked[counts > 0]
     starts, counts = starts[counts > 0], counts[counts > 0]
 
