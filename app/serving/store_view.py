@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 import numpy as np
 from fastapi.concurrency import run_in_threadpool
@@ -31,12 +32,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.serving.deletions import EVERY_BUNDLE, Cutoff, DeletionLog
 from app.serving.history_cache import HistoryCache
 from app.serving.interned import Interned
+from app.serving.item_rows import ItemRows
 from app.serving.records import History
 from app.serving.signal import ChangeSignal
 from app.store.deletions import DeletionRow, deletions_since
 from app.store.log_reads import (
     InteractionRow,
     interactions_since,
+    item_external_ids,
     newest_interaction_id,
     user_interaction_rows,
 )
@@ -68,6 +71,7 @@ class StoreView:
         self.gap_patience_seconds = gap_patience_seconds
         self.cache = HistoryCache(capacity)
         self._items = Interned()
+        self._item_rows = ItemRows(self._items)
         self._kinds = Interned()
         self.deletions = DeletionLog()
         self._newest_id = 0
@@ -179,13 +183,14 @@ class StoreView:
         if len(history):
             held = set(history.ids.tolist())
             rows = [row for row in rows if row[0] not in held]
+        rows, item_codes = self._item_rows.named(rows, partial(item_external_ids, self._engine))
         if not rows:
             return history
-        ids, _, items, values, kinds, created_at, from_api, timestamps = zip(*rows, strict=True)
+        ids, _, _, values, kinds, created_at, from_api, timestamps = zip(*rows, strict=True)
         n = len(rows)
         kind_codes = self._kinds.codes(kinds)
         columns = {
-            "item_codes": self._items.codes(items),
+            "item_codes": item_codes,
             "values": np.array(values, np.float32),  # None (no value) becomes NaN
             "is_rating": kind_codes == self._kinds.code("rating"),
             "ids": np.fromiter(ids, np.int64, n),

@@ -8,11 +8,12 @@ from collections.abc import Collection, Iterator, Sequence
 from sqlalchemy import ColumnElement, Engine, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.store.tables import Interaction, Item, User
+from app.store.tables import Interaction, User
 
-InteractionRow = tuple[int, str | None, str, float, str, float, bool, float]
-"""(id, user_id, item_id, value, kind, created_at, from_api, timestamp (of the event)) of
-one stored interaction; one user's history leaves user_id None (the caller knows it)."""
+InteractionRow = tuple[int, str | None, int, float, str, float, bool, float]
+"""(id, user_id, item row id, value, kind, created_at, from_api, timestamp (of the event)) of
+one stored interaction; one user's history leaves user_id None (the caller knows it). Items
+come as their row ids (items.id, never reused), which serving translates once per item."""
 
 
 def interactions_since(
@@ -28,11 +29,12 @@ def interactions_since(
         yield [tuple(row) for row in rows]
 
 
-# the user's row once, no per-row strings that the caller already has or only compares
+# the user's row once, no per-row strings that the caller already has or only compares, and
+# no join: every column comes from the covering index ix_interactions_user_history
 _USER_ROWS = (
-    "SELECT i.id, NULL, t.external_id, i.value, i.kind, i.created_at, i.source = 'api', "
-    "i.timestamp FROM interactions i JOIN items t ON i.item_id = t.id "
-    "WHERE i.user_id = (SELECT id FROM users WHERE external_id = {}) ORDER BY i.id"
+    "SELECT i.id, NULL, i.item_id, i.value, i.kind, i.created_at, i.source = 'api', "
+    "i.timestamp FROM interactions i "
+    "WHERE i.user_id = (SELECT id FROM users WHERE external_id = {0}) ORDER BY i.id"
 )
 
 
@@ -40,14 +42,28 @@ def user_interaction_rows(engine: Engine, user_id: str) -> list[InteractionRow]:
     """One user's interactions as `InteractionRow`s, in id order: one query of a covering
     index, sent as plain SQL on a pooled driver connection (a third of the time of the same
     query built and read through a Session; serving makes it for every user not held)."""
+    return _driver_rows(engine, _USER_ROWS, (user_id,))
+
+
+def _driver_rows(engine: Engine, sql: str, parameters: tuple) -> list[tuple]:
+    """The rows of `sql` (its placeholders written `{0}`) on a pooled driver connection."""
     marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
-        cursor.execute(_USER_ROWS.format(marker), (user_id,))
+        cursor.execute(sql.format(marker), parameters)
         return cursor.fetchall()
     finally:
         connection.close()  # back to the pool
+
+
+_ITEM_ROWS = "SELECT id, external_id FROM items WHERE id >= {0} AND id < {0}"
+
+
+def item_external_ids(engine: Engine, low: int, high: int) -> list[tuple[int, str]]:
+    """(row id, external id) of the items with `low` <= row id < `high`: a primary-key
+    range, read on a pooled driver connection (as `user_interaction_rows`)."""
+    return _driver_rows(engine, _ITEM_ROWS, (low, high))
 
 
 def newest_interaction_id(session: Session) -> int:
@@ -61,7 +77,7 @@ def interaction_rows(condition: ColumnElement[bool]) -> Select:
         select(
             Interaction.id,
             User.external_id,
-            Item.external_id,
+            Interaction.item_id,
             Interaction.value,
             Interaction.kind,
             Interaction.created_at,
@@ -69,7 +85,6 @@ def interaction_rows(condition: ColumnElement[bool]) -> Select:
             Interaction.timestamp,
         )
         .join(User, Interaction.user_id == User.id)
-        .join(Item, Interaction.item_id == Item.id)
         .where(condition)
         .order_by(Interaction.id)
     )

@@ -59,13 +59,28 @@ def init_schema(engine: Engine) -> None:
     deadline = time.monotonic() + STARTUP_PATIENCE_SECONDS
     while True:
         try:
-            with engine.begin() as connection:
-                command.upgrade(_alembic_config(connection), "head")
+            _upgrade(engine)
             return
         except (OperationalError, ProgrammingError, IntegrityError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def _upgrade(engine: Engine) -> None:
+    """Run the pending migrations in one transaction; on SQLite with foreign keys off, as
+    its documented way of altering a table asks (build the new table, copy every row, drop
+    the old, rename): dropping a table that others refer to would fail their check."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # outside a transaction: the pragma is a no-op inside one
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                command.upgrade(_alembic_config(connection), "head")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

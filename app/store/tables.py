@@ -39,6 +39,10 @@ class Item(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
+    # ids are never reused, also after the newest item is deleted (migration 0007): serving
+    # names a history's items by their row ids
+    __table_args__ = {"sqlite_autoincrement": True}
+
 
 class Interaction(Base):
     """One event. Imported rows are unique per (user, item, kind, timestamp), so a re-import

@@ -5,12 +5,16 @@ view read those new events before it saw the deletion."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 import app.serving.store_view as store_view
 from app.serving.deletions import NEVER, Cutoff
+from app.serving.item_rows import BLOCK
 from app.serving.store_view import StoreView
 from app.store.deletions import delete_entity
-from app.store.repository import add_interactions
+from app.store.log_reads import item_external_ids
+from app.store.repository import add_interactions, seen_item_ids
+from app.store.tables import Item
 
 
 @pytest.fixture
@@ -72,3 +76,54 @@ def test_events_posted_again_before_the_view_sees_the_deletion_stay(
     assert sorted(history.item_ids) == sorted([*kept, "12"])
     assert kind == "user" or _holders(view, "12") == ["3"]
     assert (history.deleted is not None) == (kind == "user")
+
+
+def _stored(sessions, user: str) -> list[str]:
+    with sessions() as session:
+        return sorted(seen_item_ids(session, user))
+
+
+def test_items_are_named_by_row_ids_learned_once_also_when_posted_again(sessions, monkeypatch):
+    """Histories are read without the items table: item row ids are looked up a block at a
+    time, once per view, and an item deleted then posted again (a new row id) is named
+    right, by a lookup of the ids from the new one on."""
+    lookups: list[tuple[int, int]] = []
+    lookup = store_view.item_external_ids
+
+    def counted(engine, low, high):
+        lookups.append((low, high))
+        return lookup(engine, low, high)
+
+    monkeypatch.setattr(store_view, "item_external_ids", counted)
+    view = StoreView(sessions)
+    view.refresh()
+    for user in map(str, range(20)):
+        assert sorted(set(view.history(user).item_ids)) == _stored(sessions, user)
+    assert len(lookups) == 1  # the fixture's 20 items lie in one block
+    with sessions() as session:
+        delete_entity(session, "item", "12")
+        add_interactions(session, [{"user_id": "3", "item_id": "12", "kind": "click"}])
+        posted_again = session.scalar(select(Item.id).where(Item.external_id == "12"))
+    view.refresh()
+    assert sorted(set(view.history("3").item_ids)) == _stored(sessions, "3")
+    assert view.history("3").item_ids.count("12") == 1
+    assert lookups[1:] == [(posted_again, BLOCK)]
+
+
+def test_an_event_whose_item_goes_before_it_is_named_leaves_the_history(sessions, monkeypatch):
+    """The item is deleted between the read of a history and the lookup of its row id: its
+    event is gone from the store too, so it is not held."""
+    read_rows = store_view.user_interaction_rows
+
+    def item_goes_after_the_read(engine, user_id):
+        rows = read_rows(engine, user_id)
+        [(_, item)] = item_external_ids(engine, rows[0][2], rows[0][2] + 1)
+        with sessions() as session:
+            delete_entity(session, "item", item)
+        return rows
+
+    monkeypatch.setattr(store_view, "user_interaction_rows", item_goes_after_the_read)
+    view = StoreView(sessions)
+    history = view.history("4")
+    assert sorted(set(history.item_ids)) == _stored(sessions, "4")
+    assert len(history) == 8 and len(history.ids) == len(history.timestamps) == 8

@@ -9,15 +9,24 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.main import create_app
 from app.store.lifecycle import point_to, read_pointers
 from app.store.repository import add_interactions, item_popularity, seen_item_ids
-from app.store.session import MIGRATIONS, create_store_engine, init_schema, make_sessionmaker
+from app.store.session import (
+    MIGRATIONS,
+    _alembic_config,
+    create_store_engine,
+    init_schema,
+    make_sessionmaker,
+)
 from app.store.tables import Interaction
 from training.datasets.store import load_store
 from training.datasets.synthetic import make_synthetic
@@ -92,7 +101,13 @@ def test_concurrent_http_writers_lose_nothing(store_url, tmp_path):
 
 _WRITER = """
 import sys
-from app.store.session import MIGRATIONS, create_store_engine, init_schema, make_sessionmaker
+from app.store.session import (
+    MIGRATIONS,
+    _alembic_config,
+    create_store_engine,
+    init_schema,
+    make_sessionmaker,
+)
 from app.store.repository import add_interactions
 engine = create_store_engine(sys.argv[1]); init_schema(engine)
 with make_sessionmaker(engine)() as session:
@@ -173,6 +188,31 @@ def test_schema_is_managed_by_migrations(store_url):
     assert version == head
     tables = set(inspect(create_store_engine(store_url)).get_table_names())
     assert tables >= {"model_lifecycle", "deletions", "interactions"}
+
+
+def test_a_filled_store_keeps_its_items_and_references_through_migration_0007(tmp_path):
+    """0007 rebuilds the items table of a SQLite store (AUTOINCREMENT), which interactions
+    refer to: every row and id stays, and the foreign keys hold and are enforced after."""
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:  # the store as revision 0006 left it
+        command.upgrade(_alembic_config(connection), "0006")
+    import_interactions(engine, make_synthetic(30, 20, 200, seed=3), progress=False)
+    rows = (
+        "SELECT i.id, t.id, t.external_id, t.title FROM interactions i "
+        "JOIN items t ON i.item_id = t.id ORDER BY i.id"
+    )
+    with engine.connect() as connection:
+        before = connection.exec_driver_sql(rows).fetchall()
+    init_schema(engine)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql(rows).fetchall() == before
+        newest = connection.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'items'")
+        assert newest.scalar() == max(row[1] for row in before)
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(IntegrityError):  # an item that events refer to stays
+            connection.execute(text("DELETE FROM items WHERE id = :id"), {"id": before[0][1]})
+    engine.dispose()
+    assert len(before) > 0
 
 
 def test_concurrent_startups_migrate_once(tmp_path):

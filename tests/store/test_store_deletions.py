@@ -118,3 +118,14 @@ def test_training_after_a_deletion_never_sees_the_user_or_item(store_url, sessio
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["dataset"]["latest_deletion_id"] == done.id
     assert "12" not in json.loads((bundle / "items.json").read_text())
+
+
+def test_ids_of_deleted_newest_items_are_never_reused(sessions):
+    """Serving names a history's items by their row ids, learned once per item
+    (app/serving/item_rows.py): a new item must never get a deleted one's id."""
+    with sessions() as session:
+        add_interactions(session, [{"user_id": "1", "item_id": "newest"}])
+        newest = session.scalar(select(func.max(Item.id)))
+        delete_entity(session, "item", "newest")
+        add_interactions(session, [{"user_id": "1", "item_id": "next"}])
+        assert session.scalar(select(Item.id).where(Item.external_id == "next")) == newest + 1
