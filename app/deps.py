@@ -29,13 +29,17 @@ async def _state(request: Request) -> ModelState:
     return request.app.state.models
 
 
+MODEL_HELP = "model name or bundle version (default: active)"
+
+
 async def _model(
     request: Request,
-    model: Annotated[
-        str | None,
-        Query(max_length=128, description="model name or bundle version (default: active)"),
-    ] = None,
+    model: Annotated[str | None, Query(max_length=128, description=MODEL_HELP)] = None,
 ) -> ModelService:
+    return served_model(request, model)
+
+
+def served_model(request: Request, model: str | None) -> ModelService:
     """The model for this request, read once (a concurrent swap cannot change it); the
     store popularity fallback when no bundle is loaded."""
     service = request.app.state.models.get(model) or request.app.state.fallback

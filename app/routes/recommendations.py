@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import StringConstraints
 
-from app.deps import ModelDep
+from app.deps import ModelDep, served_model
 from app.errors import error_responses
 from app.experiments.routing import recommend_routed, route_user, served_body
 from app.ids import ID_LENGTH
@@ -22,9 +22,9 @@ from app.routes.list_params import (
     LIST_PARAMETERS,
     MAX_QUERY_EXCLUDE,
     OFFSET_HELP,
-    ListDep,
+    list_query,
 )
-from app.routes.rule_params import RULE_PARAMETERS, RulesDep
+from app.routes.rule_params import RULE_PARAMETERS, query_rules
 from app.schemas import (
     ItemIdPath,
     K,
@@ -93,17 +93,16 @@ async def _compute(inline: bool, work: Callable[[], T]) -> T:
     responses=_answered(404, 422),
     openapi_extra={"parameters": LIST_PARAMETERS + RULE_PARAMETERS},
 )
-async def recommend(
-    request: Request, user_id: UserIdPath, model: ModelDep, page: ListDep, rules: RulesDep
-) -> Response:
+async def recommend(request: Request, user_id: UserIdPath) -> Response:
     """Items for the user, best first. Items the user interacted with (also after training)
     are left out unless `exclude_seen=false`. A user the model has not seen but who has
     interactions in the store gets a vector folded in from them at once (`strategy:
     fold_in`); a user with no interactions at all gets popular items (`cold_start: true`).
     Rules (see README) reorder the list. Answers are cached until the user's history, the
     hidden items or the model change."""
+    page, rules = list_query(request), query_rules(request)
     view = await _current_view(request)
-    model, assignment = route_user(request, user_id, model)
+    model, assignment = route_user(request, user_id, served_model(request, page.model))
     excluded = ids_of(page.exclude)
     key = (model.version, user_id, page.k, page.offset, tuple(excluded), page.category)
     key += (page.exclude_seen, page.explain, rules)

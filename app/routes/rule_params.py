@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.ids import ID_LENGTH
@@ -41,8 +41,9 @@ class RuleQuery(BaseModel):
 RULE_PARAMETERS = declared(RuleQuery)
 
 
-async def _query_rules(request: Request) -> Rules:
-    """The rules of a GET /recommend: its query parameters over the service defaults."""
+def query_rules(request: Request) -> Rules:
+    """The rules of a GET /recommend: its query parameters over the service defaults
+    (called by the route itself: a FastAPI dependency costs more than the parsing)."""
     defaults = default_rules(request.app.state.settings)
     rules = parsed(request, RuleQuery, frozenset({"boost_items"}))
     if rules is None:
@@ -56,6 +57,3 @@ async def _query_rules(request: Request) -> Rules:
         dither=rules.dither,
         dither_seed=rules.dither_seed,
     )
-
-
-RulesDep = Annotated[Rules, Depends(_query_rules)]

@@ -7,7 +7,7 @@ first thousands of requests, and a query for each costs more than the join it sa
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -29,24 +29,15 @@ class ItemRows:
         self._codes = np.empty(0, np.int32)  # replaced whole, never written in place
         self._learning = threading.Lock()
 
-    def named(self, rows: Sequence[tuple], lookup: Lookup) -> tuple[Sequence[tuple], np.ndarray]:
-        """Of store rows holding an item row id third (app/store/log_reads.InteractionRow),
-        those whose item the store still has (an item deleted since took its events with
-        it), and the codes of their items."""
-        codes = self.codes(np.fromiter((row[2] for row in rows), np.int64, len(rows)), lookup)
-        if (kept := codes != UNKNOWN).all():
-            return rows, codes
-        return [row for row, keep in zip(rows, kept.tolist(), strict=True) if keep], codes[kept]
-
     def codes(self, row_ids: np.ndarray, lookup: Lookup) -> np.ndarray:
-        """The codes of `row_ids` (int32, `UNKNOWN` where the item is gone), asking `lookup`
-        for the rows not met before."""
+        """The codes of `row_ids` (at least one; int32, `UNKNOWN` where the item is gone),
+        asking `lookup` for the rows not met before."""
         table = self._codes
-        if int(row_ids.max(initial=-1)) < len(table):
+        try:
             codes = table[row_ids]
-            if codes.min(initial=0) > UNKNOWN:
-                return codes
-        return self._learn(row_ids, lookup)[row_ids]
+        except IndexError:  # a row id past the table
+            return self._learn(row_ids, lookup)[row_ids]
+        return codes if codes.min() > UNKNOWN else self._learn(row_ids, lookup)[row_ids]
 
     def _learn(self, row_ids: np.ndarray, lookup: Lookup) -> np.ndarray:
         with self._learning:  # readers keep using the table they hold: it is not written

@@ -38,9 +38,9 @@ class History:
 
     def of_kinds(self, kinds: Collection[str]) -> np.ndarray:
         """Which events are of one of `kinds` (e.g. the negative kinds), as a bool mask."""
-        if self.kind_codes is None:
-            return np.zeros(len(self), bool)
         codes = [code for code, name in enumerate(self.kind_names) if name in kinds]
+        if self.kind_codes is None or not codes:  # the usual case: none of these kinds known
+            return np.zeros(len(self), bool)
         return np.isin(self.kind_codes, codes)
 
     @classmethod

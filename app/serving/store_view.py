@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.serving.deletions import EVERY_BUNDLE, Cutoff, DeletionLog
 from app.serving.history_cache import HistoryCache
 from app.serving.interned import Interned
-from app.serving.item_rows import ItemRows
+from app.serving.item_rows import UNKNOWN, ItemRows
 from app.serving.records import History
 from app.serving.signal import ChangeSignal
 from app.store.deletions import DeletionRow, deletions_since
@@ -183,11 +183,12 @@ class StoreView:
         if len(history):
             held = set(history.ids.tolist())
             rows = [row for row in rows if row[0] not in held]
-        rows, item_codes = self._item_rows.named(rows, partial(item_external_ids, self._engine))
         if not rows:
             return history
-        ids, _, _, values, kinds, created_at, from_api, timestamps = zip(*rows, strict=True)
+        ids, _, items, values, kinds, created_at, from_api, timestamps = zip(*rows, strict=True)
         n = len(rows)
+        lookup = partial(item_external_ids, self._engine)
+        item_codes = self._item_rows.codes(np.fromiter(items, np.int64, n), lookup)
         kind_codes = self._kinds.codes(kinds)
         columns = {
             "item_codes": item_codes,
@@ -199,6 +200,8 @@ class StoreView:
             "timestamps": np.fromiter(timestamps, np.float64, n),
             "kind_codes": kind_codes,
         }
+        if (item_codes == UNKNOWN).any():  # an item deleted since took its events with it
+            columns = {name: values[item_codes != UNKNOWN] for name, values in columns.items()}
         if len(history):
             columns = {
                 name: np.concatenate([getattr(history, name), values])
@@ -209,7 +212,7 @@ class StoreView:
             item_names=self._items.values,
             kind_names=self._kinds.values,
             deleted=history.deleted,
-            version=history.version + len(rows),
+            version=history.version + len(columns["ids"]),
         )
 
     def _read_new(self) -> int:

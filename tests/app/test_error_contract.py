@@ -48,3 +48,15 @@ def test_activate_refuses_an_overlong_version_as_documented(client, monkeypatch)
     key = {"X-API-Key": "k3y"}
     _error(client.post(f"/admin/models/{'v' * 129}/activate", headers=key), 422, "validation_error")
     _error(client.post(f"/admin/models/{'v' * 128}/activate", headers=key), 404, "not_found")
+
+
+def test_recommend_validates_its_hand_read_model_parameter_as_documented(client):
+    """GET /recommend reads `model` with its page by hand (no FastAPI dependency): the same
+    limit as every other route's `?model=`, and the parameter stays in its OpenAPI entry."""
+    _error(client.get(f"/recommend/0?model={'m' * 129}"), 422, "validation_error")
+    _error(client.get(f"/similar/1?model={'m' * 129}"), 422, "validation_error")
+    assert client.get("/recommend/0?model=mf").json()["model"] == "mf"
+    spec = client.get("/openapi.json").json()
+    parameters = spec["paths"]["/recommend/{user_id}"]["get"]["parameters"]
+    [model] = [p for p in parameters if p["name"] == "model"]
+    assert model["schema"]["maxLength"] == 128 and model["in"] == "query"
