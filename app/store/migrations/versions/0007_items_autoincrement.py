@@ -7,7 +7,8 @@ SQLite gives a new item the largest id plus one, so deleting the newest item wou
 id to the next one, and a worker would name the new item's events after the deleted one.
 PostgreSQL's sequences never reuse an id: nothing to do there. SQLite cannot alter a primary
 key, so the table is rebuilt with the same columns and rows; interactions keep referring to
-it by name (init_schema runs migrations with foreign keys off, then checks them).
+it by name (init_schema runs migrations with SQLite's foreign keys off, as its documented
+table rebuild asks).
 
 Revision ID: 0007
 """
