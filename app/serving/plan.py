@@ -122,13 +122,16 @@ def exact_items(unit: np.ndarray) -> ExactRetriever:
     return ExactRetriever(len(unit), lambda item: unit @ unit[item])
 
 
+_QUERY_TAIL = np.array([1.0, 0.0], np.float32)  # a user's side of [b_i, level_i]
+
+
 def ivf_users(scorer: DotScorer, index: IvfIndex) -> IvfRetriever:
     """Users matched by inner product over `user_index`'s rows, [q_i, b_i, level_i] .
     [p_u, 1, 0]; the candidates are then scored by the model itself (output transform
     included)."""
     return IvfRetriever(
         index,
-        lambda user: np.append(scorer.user_factors[user], (1.0, 0.0)),
+        lambda user: np.concatenate((scorer.user_factors[user], _QUERY_TAIL)),
         scorer.score_pairs,
         lambda user: scorer.score_users(np.array([user]))[0],
     )

@@ -75,7 +75,7 @@ def _distinct(excluded: np.ndarray) -> set[int] | np.ndarray:
 def _member(items: np.ndarray, out: set[int] | np.ndarray) -> np.ndarray:
     """Per item, whether it is in `out` (as `_distinct` gives it)."""
     if isinstance(out, set):
-        return np.fromiter((item in out for item in items.tolist()), bool, len(items))
+        return np.fromiter(map(out.__contains__, items.tolist()), bool, len(items))
     return np.isin(items, out, assume_unique=True)
 
 

@@ -181,9 +181,10 @@ class ModelService:
                 self.explanations_per_item,
             )
         )
+        scores = np.round(np.asarray(values, np.float64), 6).tolist()  # one call, not one each
         return [
-            ScoredItem(ids[i], round(float(s), 6), titles[i], because)
-            for i, s, because in zip(indices.tolist(), values.tolist(), reasons, strict=True)
+            ScoredItem(ids[i], s, titles[i], because)
+            for i, s, because in zip(indices.tolist(), scores, reasons, strict=True)
         ]
 
     def similar(
