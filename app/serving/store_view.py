@@ -72,6 +72,7 @@ class StoreView:
         self.cache = HistoryCache(capacity)
         self._items = Interned()
         self._item_rows = ItemRows(self._items)
+        self._item_lookup = partial(item_external_ids, self._engine)
         self._kinds = Interned()
         self.deletions = DeletionLog()
         self._newest_id = 0
@@ -187,8 +188,7 @@ class StoreView:
             return history
         ids, _, items, values, kinds, created_at, from_api, timestamps = zip(*rows, strict=True)
         n = len(rows)
-        lookup = partial(item_external_ids, self._engine)
-        item_codes = self._item_rows.codes(np.fromiter(items, np.int64, n), lookup)
+        item_codes = self._item_rows.codes(np.fromiter(items, np.int64, n), self._item_lookup)
         kind_codes = self._kinds.codes(kinds)
         columns = {
             "item_codes": item_codes,
