@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, TypeVar
 
 import orjson
@@ -108,7 +109,7 @@ async def recommend(request: Request, user_id: UserIdPath) -> Response:
     key += (page.exclude_seen, page.explain, rules)
     # one read: the set and its version agree; deleted items by this bundle's cutoff
     hidden, hidden_version = view.hidden_for(model.cutoff)
-    history = await view.fetch(user_id)
+    history = await view.fetch(user_id, partial(model.folds_in, user_id))
     stamp = (history.version, hidden_version)
     cache: ResponseCache = request.app.state.responses
     answer = cache.get(key, stamp) if model.version else None  # the fallback reads the store
@@ -263,7 +264,7 @@ async def score(request: Request, body: ScoreIn, model: ModelDep) -> Response:
     interactions that the model was not trained on are folded in, as /recommend does."""
     view = await _current_view(request)
     refuse_deleted(body.item_ids, view.deletions, model.cutoff)
-    history = await view.fetch(body.user_id)
+    history = await view.fetch(body.user_id, partial(model.folds_in, body.user_id))
     result = await _compute(
         model.inline_for(body.user_id, history),
         lambda: model.score(body.user_id, body.item_ids, history),

@@ -86,6 +86,10 @@ class StoreFallback:
     ) -> list[Recommendation]:
         return [self.recommend(user, histories[user], options) for user in user_ids]
 
+    def folds_in(self, user_id: str, history: History) -> bool:
+        """Never: popularity reads no history."""
+        return False
+
     def inline_for(self, user_id: str | None, history: History | None = None) -> bool:
         """Never: it queries the store, so it always runs off the event loop."""
         return False

@@ -39,6 +39,12 @@ class ItemRows:
             return self._learn(row_ids, lookup)[row_ids]
         return codes if codes.min() > UNKNOWN else self._learn(row_ids, lookup)[row_ids]
 
+    def learn_through(self, highest: int, lookup: Lookup) -> None:
+        """Learn every row id up to `highest` (the whole catalog, at start-up or after a bulk
+        import), so that the first requests do not stall while a block is read."""
+        if highest > 0:
+            self._learn(np.arange(highest + 1), lookup)
+
     def _learn(self, row_ids: np.ndarray, lookup: Lookup) -> np.ndarray:
         with self._learning:  # readers keep using the table they hold: it is not written
             table = self._codes
@@ -48,7 +54,9 @@ class ItemRows:
             missing = np.unique(row_ids[table[row_ids] == UNKNOWN])
             for block in np.unique(missing // BLOCK).tolist():
                 low = int(missing[missing // BLOCK == block][0])
-                for row_id, external_id in lookup(low, (block + 1) * BLOCK):
-                    table[row_id] = self._items.code(external_id)
+                rows = list(lookup(low, (block + 1) * BLOCK))
+                if rows:
+                    row_ids, external_ids = zip(*rows, strict=True)
+                    table[list(row_ids)] = self._items.codes(external_ids)
             self._codes = table
             return table

@@ -70,6 +70,10 @@ class ModelService:
         if similar is not None:
             self.costs.record("similar", lambda: similar.top(0, 10, none))
 
+    def folds_in(self, user_id: str, history: History) -> bool:
+        """Whether answering the user reads their history's fold-in columns."""
+        return self.user_scoring.needs_fold_in(user_id, history)
+
     def inline_for(self, user_id: str | None, history: History | None = None) -> bool:
         """Whether answering this user (None: a similar-items query) is cheap enough to run
         on the event loop, by the costs measured at load."""

@@ -13,7 +13,9 @@ remembered as gaps and looked for again until they appear or `gap_patience_secon
 Each refresh first reads the deletion log past the newest deletion applied
 (app/serving/deletions.py) and drops the held histories a deletion touched.
 
-Start-up reads no interaction, whatever the store's size.
+Start-up reads no interaction, whatever the store's size; it learns the catalog's item row
+ids (app/serving/item_rows.py), as a refresh does after a bulk import, so that the first
+requests do not wait for them.
 """
 
 from __future__ import annotations
@@ -22,26 +24,22 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from functools import partial
+from collections.abc import Callable, Iterable, Sequence
 
-import numpy as np
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.serving.deletions import EVERY_BUNDLE, Cutoff, DeletionLog
 from app.serving.history_cache import HistoryCache
-from app.serving.interned import Interned
-from app.serving.item_rows import UNKNOWN, ItemRows
+from app.serving.history_reads import HistoryReads
 from app.serving.records import History
 from app.serving.signal import ChangeSignal
 from app.store.deletions import DeletionRow, deletions_since
 from app.store.log_reads import (
     InteractionRow,
     interactions_since,
-    item_external_ids,
     newest_interaction_id,
-    user_interaction_rows,
+    newest_item_id,
 )
 from app.store.repository import hidden_item_ids
 
@@ -50,6 +48,16 @@ log = logging.getLogger(__name__)
 MAX_GAPS = 900  # the newest missing ids waited for (one IN list, under SQLite's limit)
 TAIL_LIMIT = 100_000  # a longer tail empties the cache rather than being read
 DEFAULT_CAPACITY = 2_000_000  # events held (about 40 bytes each)
+
+Wanted = Callable[[History], bool]  # whether a history's fold-in columns are needed
+
+
+def _never(_history: History) -> bool:
+    return False
+
+
+def _always(_history: History) -> bool:
+    return True
 
 
 class StoreView:
@@ -70,10 +78,7 @@ class StoreView:
         self.refresh_seconds = refresh_seconds
         self.gap_patience_seconds = gap_patience_seconds
         self.cache = HistoryCache(capacity)
-        self._items = Interned()
-        self._item_rows = ItemRows(self._items)
-        self._item_lookup = partial(item_external_ids, self._engine)
-        self._kinds = Interned()
+        self._reads = HistoryReads(self._engine)
         self.deletions = DeletionLog()
         self._newest_id = 0
         self._started = False  # the first refresh skips to the tail's last MAX_GAPS ids
@@ -138,82 +143,47 @@ class StoreView:
             except Exception as error:  # keep serving the view we have
                 log.warning("store view refresh failed: %s", error)
 
-    async def fetch(self, user_id: str) -> History:
-        """The user's history, read from the store if not held: on the event loop from SQLite
-        (a local read of one index range, a fraction of a millisecond, that never waits for
-        a writer in WAL mode; a thread hop costs more, and 16 threads reading at once fight
-        for the GIL: 321 against 564 req/s at 20M events), else in a worker thread."""
+    async def fetch(self, user_id: str, folds_in: Wanted = _never) -> History:
+        """The user's history, read from the store if not held, with its fold-in columns if
+        `folds_in(history)`: on the event loop from SQLite (a local read of one index range,
+        a fraction of a millisecond, that never waits for a writer in WAL mode; a thread hop
+        costs more, and 16 threads reading at once fight for the GIL: 321 against 564 req/s
+        at 20M events), else in a worker thread."""
         history = self.cache.get(user_id)
-        if history is not None:
+        if history is not None and (history.fold_in is not None or not folds_in(history)):
             return history
         if self._local:
-            return self.history(user_id)
-        return await run_in_threadpool(self.history, user_id)
+            return self.history(user_id, folds_in)
+        return await run_in_threadpool(self.history, user_id, folds_in)
 
     async def fetch_many(self, user_ids: Sequence[str]) -> dict[str, History]:
         """`histories`, off the event loop if one of them must be read from the store."""
         held = {user: self.cache.get(user) for user in user_ids}
-        if any(history is None for history in held.values()):
+        if any(history is None or history.fold_in is None for history in held.values()):
             return await run_in_threadpool(self.histories, user_ids)
         return held
 
     def histories(self, user_ids: Iterable[str]) -> dict[str, History]:
-        """Each user's events in id order (empty for unknown users)."""
-        return {user: self.history(user) for user in user_ids}
+        """Each user's events in id order (empty for unknown users), with their fold-in
+        columns: their users may be answered by several models (experiment arms)."""
+        return {user: self.history(user, _always) for user in user_ids}
 
-    def history(self, user_id: str) -> History:
-        """The user's events in id order, read from the store (and held) if not held."""
+    def history(self, user_id: str, folds_in: Wanted = _never) -> History:
+        """The user's events in id order, read from the store (and held) if not held, with
+        their fold-in columns if `folds_in(history)`."""
+        generation = self._generation  # first: a tail read from now on is noticed below
         history = self.cache.get(user_id)
-        if history is not None:
+        if history is not None and (history.fold_in is not None or not folds_in(history)):
             return history
-        generation = self._generation
-        empty = self._empty(user_id)
-        history = self._joined(empty, user_interaction_rows(self._engine, user_id))
+        if history is None:
+            base = History.empty(self.deletions.users.get(user_id), self.deletions.newest_id << 32)
+            history = self._reads.read(user_id, base)
+        if history.fold_in is None and folds_in(history):
+            history = self._reads.with_fold_in(user_id, history)
         with self._holding:
             if self._generation == generation:
                 self.cache.put(user_id, history)
         return history
-
-    def _empty(self, user_id: str) -> History:
-        """A history of no events, versioned by the deletions applied so far."""
-        return History.empty(self.deletions.users.get(user_id), self.deletions.newest_id << 32)
-
-    def _joined(self, history: History, rows: Sequence[InteractionRow]) -> History:
-        """`history` with the rows it does not hold yet appended; its version grows with it
-        (the deletions applied when it was read from the store, then its length)."""
-        if len(history):
-            held = set(history.ids.tolist())
-            rows = [row for row in rows if row[0] not in held]
-        if not rows:
-            return history
-        ids, _, items, values, kinds, created_at, from_api, timestamps = zip(*rows, strict=True)
-        n = len(rows)
-        item_codes = self._item_rows.codes(np.fromiter(items, np.int64, n), self._item_lookup)
-        kind_codes = self._kinds.codes(kinds)
-        columns = {
-            "item_codes": item_codes,
-            "values": np.array(values, np.float32),  # None (no value) becomes NaN
-            "is_rating": kind_codes == self._kinds.code("rating"),
-            "ids": np.fromiter(ids, np.int64, n),
-            "created_at": np.fromiter(created_at, np.float64, n),
-            "from_api": np.fromiter(from_api, bool, n),
-            "timestamps": np.fromiter(timestamps, np.float64, n),
-            "kind_codes": kind_codes,
-        }
-        if (item_codes == UNKNOWN).any():  # an item deleted since took its events with it
-            columns = {name: values[item_codes != UNKNOWN] for name, values in columns.items()}
-        if len(history):
-            columns = {
-                name: np.concatenate([getattr(history, name), values])
-                for name, values in columns.items()
-            }
-        return History(
-            **columns,
-            item_names=self._items.values,
-            kind_names=self._kinds.values,
-            deleted=history.deleted,
-            version=history.version + len(columns["ids"]),
-        )
 
     def _read_new(self) -> int:
         token = self._signal.token() if self._signal is not None else None
@@ -227,6 +197,7 @@ class StoreView:
             newest = newest_interaction_id(session)
             if not self._started or newest - self._newest_id > TAIL_LIMIT:
                 self._skip_to(newest)
+                self._reads.learn_catalog(newest_item_id(session))
             for rows in interactions_since(session, self._newest_id, list(self._gaps)):
                 self._apply(rows)
                 read += len(rows)
@@ -262,7 +233,7 @@ class StoreView:
             for user, own in by_user.items():
                 history = self.cache.get(user)
                 if history is not None:
-                    self.cache.put(user, self._joined(history, own))
+                    self.cache.put(user, self._reads.appended(history, own))
         self._advance([row[0] for row in fresh])
 
     def _forget(self, deleted: Sequence[DeletionRow]) -> None:
@@ -273,7 +244,7 @@ class StoreView:
         for _, kind, external_id, _ in deleted:
             if kind == "user":
                 touched.add(external_id)
-            elif (code := self._items.find(external_id)) is not None:
+            elif (code := self._reads.item_code(external_id)) is not None:
                 touched.update(self.cache.holders(code))
         with self._holding:
             self._generation += 1

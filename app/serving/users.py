@@ -65,8 +65,7 @@ class UserScoring:
         it was trained from the store, else API events stored after the bundle was made."""
         if self._trained_through is not None:
             return bool((history.ids > self._trained_through).any())
-        newer = history.from_api & (history.created_at > self._trained_at)
-        return bool(newer.any())
+        return history.newest_api_at > self._trained_at
 
     def _row(self, user_id: str, history: History) -> int:
         """The user's model row; -1 if the model does not know them or learned it from data
@@ -79,15 +78,20 @@ class UserScoring:
         return user if user >= 0 and not self._has_newer(history) else None
 
     def needs_fold_in(self, user_id: str, history: History) -> bool:
+        """Whether the user is answered from their history (`scores`), which then needs its
+        fold-in columns, rather than from their model row."""
         return len(history) > 0 and self.current_row(user_id, history) is None
 
     def scores(self, user_id: str, history: History) -> tuple[np.ndarray, str]:
         """Every item's score for a user without a current model row, and the strategy:
         fold_in from their history; else their (older) trained row, `model`; else
         `popularity`, also when the model family cannot fold in."""
+        columns = history.fold_in
+        if columns is None:
+            raise ValueError("a fold-in needs the history's fold-in columns (StoreView.fetch)")
         # oldest first by the events' own time (ties: the earlier stored), the order in which
         # training ranks a user's rows by recency
-        order = np.lexsort((history.ids, history.timestamps))
+        order = np.lexsort((history.ids, columns.timestamps))
         items = self.history_items(history)[order]
         disliked = self.negatives(history)
         # a disliked item is no positive, whatever the user did with it before
@@ -96,7 +100,7 @@ class UserScoring:
             try:
                 scores = self._bundle.scorer.fold_in_disliking(
                     items[known],
-                    history.values[order][known],
+                    columns.values[order][known],
                     history.is_rating[order][known],
                     np.unique(disliked),
                 )

@@ -1,5 +1,5 @@
 """The interaction log as serving reads it: one user's history, the rows past an id (the
-tail), the newest id."""
+tail), the newest ids."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Collection, Iterator, Sequence
 from sqlalchemy import ColumnElement, Engine, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.store.tables import Interaction, User
+from app.store.tables import Interaction, Item, User
 
 InteractionRow = tuple[int, str | None, int, float, str, float, bool, float]
 """(id, user_id, item row id, value, kind, created_at, from_api, timestamp (of the event)) of
-one stored interaction; one user's history leaves user_id None (the caller knows it). Items
-come as their row ids (items.id, never reused), which serving translates once per item."""
+one stored interaction of the tail. Items come as their row ids (items.id, never reused),
+which serving translates once per item."""
 
 
 def interactions_since(
@@ -29,20 +29,46 @@ def interactions_since(
         yield [tuple(row) for row in rows]
 
 
-# the user's row once, no per-row strings that the caller already has or only compares, and
-# no join: every column comes from the covering index ix_interactions_user_history
-_USER_ROWS = (
-    "SELECT i.id, NULL, i.item_id, i.value, i.kind, i.created_at, i.source = 'api', "
-    "i.timestamp FROM interactions i "
+# one user's history from the covering index ix_interactions_user_history, with the user's
+# row found once and no join, as one row: the ids and item row ids as text lists (SQLite
+# builds them far faster than the driver builds a Python tuple per event), the kind (the
+# list of kinds only if they differ) and when the newest event posted to the API was stored
+_USER_HISTORY = (
+    "SELECT {ids}, {items}, min(i.kind), CASE WHEN min(i.kind) < max(i.kind) THEN {kinds} END, "
+    "max(CASE WHEN i.source = 'api' THEN i.created_at END) FROM interactions i "
+    "WHERE i.user_id = (SELECT id FROM users WHERE external_id = {{0}})"
+)
+_LISTED = {"sqlite": "group_concat({})", "postgresql": "string_agg(({})::text, ',' ORDER BY i.id)"}
+_HISTORY_SQL = {
+    dialect: _USER_HISTORY.format(
+        ids=listed.format("i.id"), items=listed.format("i.item_id"), kinds=listed.format("i.kind")
+    )
+    for dialect, listed in _LISTED.items()
+}
+# what only a fold-in reads, in id order
+_FOLD_IN_ROWS = (
+    "SELECT i.id, i.value, i.timestamp FROM interactions i "
     "WHERE i.user_id = (SELECT id FROM users WHERE external_id = {0}) ORDER BY i.id"
 )
 
+HistoryRow = tuple[str | None, str | None, str | None, str | None, float | None]
+"""(ids, item row ids, the first kind, every kind or None when all are the first, newest
+created_at of the events posted to the API or None) of one user's events: the lists comma
+separated (kinds cannot hold a comma: app/limits.py KIND_PATTERN), in the same order, not
+necessarily the ids' (the caller orders them); all None when the user has no event."""
 
-def user_interaction_rows(engine: Engine, user_id: str) -> list[InteractionRow]:
-    """One user's interactions as `InteractionRow`s, in id order: one query of a covering
-    index, sent as plain SQL on a pooled driver connection (a third of the time of the same
-    query built and read through a Session; serving makes it for every user not held)."""
-    return _driver_rows(engine, _USER_ROWS, (user_id,))
+
+def user_history(engine: Engine, user_id: str) -> HistoryRow:
+    """One user's interactions as one `HistoryRow`: one query of a covering index, sent as
+    plain SQL on a pooled driver connection (serving makes it for every user not held)."""
+    sql = _HISTORY_SQL.get(engine.dialect.name, _HISTORY_SQL["postgresql"])
+    return _driver_rows(engine, sql, (user_id,))[0]
+
+
+def user_fold_in_rows(engine: Engine, user_id: str) -> list[tuple[int, float | None, float]]:
+    """(id, value, timestamp) of one user's interactions in id order: what a fold-in reads
+    besides the history (app/serving/records.py FoldInColumns)."""
+    return _driver_rows(engine, _FOLD_IN_ROWS, (user_id,))
 
 
 def _driver_rows(engine: Engine, sql: str, parameters: tuple) -> list[tuple]:
@@ -62,13 +88,18 @@ _ITEM_ROWS = "SELECT id, external_id FROM items WHERE id >= {0} AND id < {0}"
 
 def item_external_ids(engine: Engine, low: int, high: int) -> list[tuple[int, str]]:
     """(row id, external id) of the items with `low` <= row id < `high`: a primary-key
-    range, read on a pooled driver connection (as `user_interaction_rows`)."""
+    range, read on a pooled driver connection (as `user_history`)."""
     return _driver_rows(engine, _ITEM_ROWS, (low, high))
 
 
 def newest_interaction_id(session: Session) -> int:
     """The highest interaction id handed out and committed so far (0: none)."""
     return session.scalar(select(func.max(Interaction.id))) or 0
+
+
+def newest_item_id(session: Session) -> int:
+    """The highest item row id committed so far (0: none)."""
+    return session.scalar(select(func.max(Item.id))) or 0
 
 
 def interaction_rows(condition: ColumnElement[bool]) -> Select:

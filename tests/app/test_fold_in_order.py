@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from app.serving.bundle import load_bundle
-from app.serving.records import History
+from app.serving.records import FoldInColumns, History
 from app.serving.users import UserScoring
 from tests.conftest import block_interactions
 from training.models.base import create_model
@@ -27,9 +27,8 @@ def test_fold_in_orders_the_history_by_event_time(tmp_path: Path) -> None:
     arrived = np.arange(4, dtype=np.int64) + 1
     happened = np.array([400.0, 300.0, 200.0, 100.0])  # stored newest event first
     n = len(items)
-    history = History(items, list(bundle.item_map.ids), np.ones(n, np.float32),
-                      np.zeros(n, bool), arrived, np.zeros(n), np.ones(n, bool),
-                      happened)  # fmt: skip
+    history = History(items, list(bundle.item_map.ids), np.zeros(n, bool), arrived,
+                      fold_in=FoldInColumns(np.ones(n, np.float32), happened))  # fmt: skip
     scoring = UserScoring(bundle, np.zeros(len(bundle.item_map), np.float32), ())
 
     scores, strategy = scoring.scores("newcomer", history)

@@ -10,7 +10,7 @@ from app.config import Settings
 from app.errors import NotFound
 from app.serving.bundle import Bundle
 from app.serving.idmap import IdMap
-from app.serving.records import History, RecommendOptions
+from app.serving.records import FoldInColumns, History, RecommendOptions
 from app.serving.scorers import DotScorer, NCFScorer, PopularityScorer, Scorer
 from app.serving.service import ModelService, NoEmbeddings
 from tests.app.conftest import neumf_lifting_d
@@ -51,12 +51,9 @@ def _seen(item_id: str) -> History:
     return History(
         np.array([0], np.int32),
         [item_id],
-        np.array([5.0], np.float32),
         np.array([True]),
         np.array([1]),
-        np.array([stored]),
-        np.array([False]),
-        np.array([stored]),
+        fold_in=FoldInColumns(np.array([5.0], np.float32), np.array([stored])),
     )
 
 

@@ -3,6 +3,8 @@ workers) within a bounded memory."""
 
 from __future__ import annotations
 
+import math
+
 import httpx
 import pytest
 from sqlalchemy import text
@@ -39,7 +41,9 @@ def test_view_holds_what_the_store_holds(sessions):
     with sessions() as session:
         stored = user_interactions(session, "3", limit=1000)
     assert _items(view, "3") == sorted(row["item_id"] for row in stored)
-    assert view.history("3").is_rating.all() and not view.history("3").from_api.any()
+    history = view.history("3")
+    assert history.is_rating.all() and history.newest_api_at == -math.inf  # all imported
+    assert history.fold_in is None  # read only for a fold-in
     assert len(view) == len(stored) + ENTRY_COST and len(view.cache) == 1
     assert len(view.history("nobody")) == 0 and view.hidden == frozenset()
 
@@ -52,14 +56,60 @@ def test_refresh_reads_only_what_is_new(sessions):
         add_interactions(session, [{"user_id": "3", "item_id": "new-item", "kind": "click"}])
     assert "new-item" not in _items(view, "3")  # until it looks again
     assert view.refresh() == 1 and view.refresh() == 0
-    history = view.history("3")
+    history = view.history("3", lambda _: True)  # with its fold-in columns
     new = history.item_ids.index("new-item")
-    assert (history.is_rating[new], history.values[new], history.from_api[new]) == (
-        False,
-        1.0,
-        True,
-    )
+    assert (history.is_rating[new], history.fold_in.values[new]) == (False, 1.0)
+    assert history.newest_api_at > 0  # posted to the API
     assert history.version > before.version
+
+
+def _stored_columns(sessions, user: str) -> tuple[list[str], list[float], list[float]]:
+    """The user's (item ids, values, timestamps) in the store, in id order."""
+    with sessions() as session:
+        rows = session.execute(
+            text(
+                "SELECT it.external_id, i.value, i.timestamp FROM interactions i "
+                "JOIN items it ON it.id = i.item_id JOIN users u ON u.id = i.user_id "
+                "WHERE u.external_id = :user ORDER BY i.id"
+            ),
+            {"user": user},
+        ).all()
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+def test_fold_in_columns_are_read_when_asked_for_and_kept_current(sessions):
+    """A history is read without its fold-in columns; asked for them, it gets the store's
+    values and timestamps in id order, and the tail appends to them."""
+    view = StoreView(sessions)
+    view.refresh()
+    assert view.history("3").fold_in is None
+    folded = view.history("3", lambda _: True)
+    items, values, times = _stored_columns(sessions, "3")
+    assert folded.item_ids == items and list(folded.ids) == sorted(folded.ids)
+    assert folded.fold_in.values.tolist() == values and folded.fold_in.timestamps.tolist() == times
+    assert view.history("3") is folded  # held with its columns
+    with sessions() as session:
+        add_interactions(session, [{"user_id": "3", "item_id": "7", "value": 2.5,
+                                    "kind": "rating", "timestamp": 123.0}])  # fmt: skip
+    view.refresh()
+    grown = view.history("3")
+    items, values, times = _stored_columns(sessions, "3")
+    assert grown.item_ids == items and grown.fold_in is not None
+    assert grown.fold_in.values.tolist() == values and grown.fold_in.timestamps.tolist() == times
+
+
+def test_events_of_several_kinds_are_ordered_by_id(sessions):
+    """The history comes from the store one kind at a time; it is ordered by id again."""
+    view = StoreView(sessions)
+    view.refresh()
+    with sessions() as session:
+        posted = (("1", "click"), ("2", "play"), ("3", "click"), ("4", "rating"))
+        add_interactions(session, [{"user_id": "3", "item_id": i, "kind": k} for i, k in posted])
+    history = view.history("3", lambda _: True)
+    kinds = [history.kind_names[code] for code in history.kind_codes]
+    assert history.item_ids == _stored_columns(sessions, "3")[0]
+    assert kinds[-4:] == ["click", "play", "click", "rating"]
+    assert history.is_rating.tolist() == [kind == "rating" for kind in kinds]
 
 
 def test_a_user_first_seen_after_start_up_is_read_whole_then_kept_current(sessions):

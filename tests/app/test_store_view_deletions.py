@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+import app.serving.history_reads as history_reads
 import app.serving.store_view as store_view
 from app.serving.deletions import NEVER, Cutoff
 from app.serving.item_rows import BLOCK
@@ -84,22 +85,23 @@ def _stored(sessions, user: str) -> list[str]:
 
 
 def test_items_are_named_by_row_ids_learned_once_also_when_posted_again(sessions, monkeypatch):
-    """Histories are read without the items table: item row ids are looked up a block at a
-    time, once per view, and an item deleted then posted again (a new row id) is named
-    right, by a lookup of the ids from the new one on."""
+    """Histories are read without the items table: item row ids are learned a block at a
+    time, the catalog's at start-up, and an item deleted then posted again (a new row id)
+    is named right, by a lookup of the ids from the new one on."""
     lookups: list[tuple[int, int]] = []
-    lookup = store_view.item_external_ids
+    lookup = history_reads.item_external_ids
 
     def counted(engine, low, high):
         lookups.append((low, high))
         return lookup(engine, low, high)
 
-    monkeypatch.setattr(store_view, "item_external_ids", counted)
+    monkeypatch.setattr(history_reads, "item_external_ids", counted)
     view = StoreView(sessions)
     view.refresh()
+    assert lookups == [(0, BLOCK)]  # the catalog at start-up: its 20 items lie in one block
     for user in map(str, range(20)):
         assert sorted(set(view.history(user).item_ids)) == _stored(sessions, user)
-    assert len(lookups) == 1  # the fixture's 20 items lie in one block
+    assert len(lookups) == 1
     with sessions() as session:
         delete_entity(session, "item", "12")
         add_interactions(session, [{"user_id": "3", "item_id": "12", "kind": "click"}])
@@ -113,17 +115,42 @@ def test_items_are_named_by_row_ids_learned_once_also_when_posted_again(sessions
 def test_an_event_whose_item_goes_before_it_is_named_leaves_the_history(sessions, monkeypatch):
     """The item is deleted between the read of a history and the lookup of its row id: its
     event is gone from the store too, so it is not held."""
-    read_rows = store_view.user_interaction_rows
+    read_history = history_reads.user_history
 
     def item_goes_after_the_read(engine, user_id):
-        rows = read_rows(engine, user_id)
-        [(_, item)] = item_external_ids(engine, rows[0][2], rows[0][2] + 1)
+        read = read_history(engine, user_id)
+        row_id = int(read[1].split(",")[0])  # the item row id of the first event
+        [(_, item)] = item_external_ids(engine, row_id, row_id + 1)
         with sessions() as session:
             delete_entity(session, "item", item)
-        return rows
+        return read
 
-    monkeypatch.setattr(store_view, "user_interaction_rows", item_goes_after_the_read)
+    monkeypatch.setattr(history_reads, "user_history", item_goes_after_the_read)
     view = StoreView(sessions)
-    history = view.history("4")
+    history = view.history("4", lambda _: True)
     assert sorted(set(history.item_ids)) == _stored(sessions, "4")
-    assert len(history) == 8 and len(history.ids) == len(history.timestamps) == 8
+    assert len(history) == len(history.ids) == len(history.fold_in.timestamps) == 8
+
+
+def test_an_event_gone_before_its_fold_in_columns_are_read_leaves_the_history(
+    sessions, monkeypatch
+):
+    """The item is deleted between the read of a history and the read of its fold-in
+    columns: the history keeps the events the store still has, each with its own values."""
+    history = StoreView(sessions).history("4")
+    gone = history.item_ids[0]
+    read_columns = history_reads.user_fold_in_rows
+
+    def item_goes_first(engine, user_id):
+        with sessions() as session:
+            delete_entity(session, "item", gone)
+        return read_columns(engine, user_id)
+
+    monkeypatch.setattr(history_reads, "user_fold_in_rows", item_goes_first)
+    view = StoreView(sessions)
+    held = view.history("4")
+    folded = view.history("4", lambda _: True)
+    kept = [item != gone for item in held.item_ids]
+    assert folded.item_ids == [item for item in held.item_ids if item != gone]
+    assert folded.ids.tolist() == held.ids[kept].tolist()
+    assert len(folded.fold_in.values) == len(folded.fold_in.timestamps) == sum(kept)
