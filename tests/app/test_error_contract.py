@@ -2,6 +2,7 @@
 every error, the methods a path allows, the typed /metrics and /ready bodies."""
 
 from app.errors import ErrorResponse
+from app.ids import ID_RULE
 from app.routes.ops import MetricsOut
 from app.schemas import ReadyOut
 
@@ -60,3 +61,27 @@ def test_recommend_validates_its_hand_read_model_parameter_as_documented(client)
     parameters = spec["paths"]["/recommend/{user_id}"]["get"]["parameters"]
     [model] = [p for p in parameters if p["name"] == "model"]
     assert model["schema"]["maxLength"] == 128 and model["in"] == "query"
+
+
+def test_recommend_refuses_an_invalid_user_id_as_every_id_path_does(client):
+    """GET /recommend, whose page and model are read by hand, still refuses an invalid user
+    id with the 422 of every id path parameter (naming the parameter and the id rule), and
+    declares it as every id path parameter is declared."""
+    for bad in ("a,b", "x" * 129, "a%7F"):
+        refused = _error(client.get(f"/recommend/{bad}"), 422, "validation_error")
+        item_refused = _error(client.get(f"/similar/{bad}"), 422, "validation_error")
+        assert refused.error.message == item_refused.error.message.replace("item_id", "user_id")
+        assert ID_RULE in refused.error.message and "user_id" in refused.error.message
+    spec = client.get("/openapi.json").json()["paths"]
+    [user] = [p for p in spec["/recommend/{user_id}"]["get"]["parameters"] if p["in"] == "path"]
+    [item] = [p for p in spec["/similar/{item_id}"]["get"]["parameters"] if p["in"] == "path"]
+    assert user["name"] == "user_id" and user["required"] and user["schema"]["examples"]
+    drop = ("name", "schema")
+    assert {k: v for k, v in user.items() if k not in drop} == {
+        k: v for k, v in item.items() if k not in drop
+    }
+    assert {**user["schema"], "title": "", "examples": []} == {
+        **item["schema"],
+        "title": "",
+        "examples": [],
+    }
