@@ -110,9 +110,7 @@ def _served_lists(model, train: EncodedInteractions, folder) -> dict[str, list[s
     for user_id in train.user_map.ids:
         codes = train.items[train.users == train.user_map.get(user_id)].astype(np.int32)
         n = len(codes)
-        ones, zeros = np.ones(n, np.float32), np.zeros(n)
-        histories[user_id] = History(codes, names, ones, ones > 0, zeros.astype(np.int64), zeros,
-                                     zeros > 0, zeros)  # fmt: skip
+        histories[user_id] = History(codes, names, np.ones(n, bool), np.zeros(n, np.int64))
     answers = service.recommend_many(list(histories), histories, RecommendOptions(k=10))
     assert {answer.strategy for answer in answers} == {"model"}
     return {answer.user_id: [item.item_id for item in answer.items] for answer in answers}
