@@ -30,9 +30,10 @@ SETTLED = {"epochs": 60, "learning_rate": 0.02, "batch_size": 128, "factors": 8,
            "validation_fraction": 0.0, "layers": (16, 8), "tune": False, "finish_epochs": 0,
            "ensemble": 1, "refit": False, "iterations": 30}  # fmt: skip
 # the least mean top-k overlap: closed-form fits agree fully; the sampled-negative fits end
-# where their stochastic steps left them (the old generic fold-in: 0.40-0.53, two-tower 0.80;
-# two-tower's fit ends at 0.825-0.87 with the machine's float rounding, 0.825 at 3788d89)
-LEAST_OVERLAP = {"imf": 0.8, "bpr": 0.8, "gmf": 0.8, "neumf": 0.8, "two-tower": 0.82, "mlp": 0.65}
+# where their stochastic steps left them (the old generic fold-in: 0.40-0.53); two-tower's
+# fit ends at 0.808-0.87 with the machine's float rounding (0.825 at 3788d89 on one machine,
+# 0.808 at 470cda7 on another, the same code)
+LEAST_OVERLAP = {"imf": 0.8, "bpr": 0.8, "gmf": 0.8, "neumf": 0.8, "two-tower": 0.8, "mlp": 0.65}
 EXACT = ("als", "bias")  # fitted to convergence, so fold-in is their trained row
 
 
