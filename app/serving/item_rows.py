@@ -52,11 +52,12 @@ class ItemRows:
             grown = np.full(max(size - len(table), 0), UNKNOWN, np.int32)
             table = np.concatenate([table, grown])
             missing = np.unique(row_ids[table[row_ids] == UNKNOWN])
-            for block in np.unique(missing // BLOCK).tolist():
-                low = int(missing[missing // BLOCK == block][0])
+            blocks = np.unique(missing // BLOCK)
+            firsts = missing[np.searchsorted(missing, blocks * BLOCK)]  # missing is sorted
+            for block, low in zip(blocks.tolist(), firsts.tolist(), strict=True):
                 rows = list(lookup(low, (block + 1) * BLOCK))
                 if rows:
-                    row_ids, external_ids = zip(*rows, strict=True)
-                    table[list(row_ids)] = self._items.codes(external_ids)
+                    learned, external_ids = zip(*rows, strict=True)
+                    table[list(learned)] = self._items.codes(external_ids)
             self._codes = table
             return table
