@@ -24,8 +24,12 @@ from app.serving.bundle import (
     sha256_file,
     valid_version,
 )
+from app.serving.idmap import IdMap
 from training.models.base import Recommender
 from training.vocab import EncodedInteractions
+
+# the users' stored events a bundle carries, by its user map: arrays and a manifest entry
+UserHistories = Callable[[IdMap], tuple[dict[str, np.ndarray], dict[str, Any]]]
 
 
 def new_version(model_name: str, now: datetime | None = None) -> str:
@@ -76,6 +80,7 @@ def export_bundle(
     report: Callable[[Path], None] | None = None,
     extra_dataset: dict[str, Any] | None = None,
     selection: dict[str, Any] | None = None,
+    user_histories: UserHistories | None = None,
 ) -> Path:
     """Write `model` (fitted on `train`) as a verified bundle at `out_dir`; return it.
 
@@ -93,6 +98,11 @@ def export_bundle(
     try:
         exported = model.export()
         arrays = {**exported.arrays, "popularity": train.item_counts().astype(np.int64)}
+        histories: dict[str, Any] = {}
+        if user_histories is not None:
+            held, entry = user_histories(train.user_map)
+            arrays |= held
+            histories = {"histories": entry}
         for name, array in arrays.items():
             np.save(temp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
         train.user_map.save(temp / "users.json")
@@ -124,6 +134,7 @@ def export_bundle(
             },
             "metrics": {k: float(v) for k, v in metrics.items()},
             **({"selection": selection} if selection is not None else {}),
+            **histories,
             "libraries": _library_versions(),
             "files": _file_entries(temp),
         }

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.export import export_bundle
+from training.export import UserHistories, export_bundle
 from training.interactions import Interactions
 from training.memory_plan import check_fits
 from training.models.auto import AutoRecommender
@@ -77,9 +77,11 @@ def train_and_export(
     report: bool = True,
     extra_dataset: dict[str, Any] | None = None,
     write: bool = True,
+    user_histories: UserHistories | None = None,
 ) -> TrainResult:
-    """Fit on all of `data` and write the bundle, with holdout metrics when asked; without
-    `write` (a worker beside the chief, which fits in step with it), no bundle."""
+    """Fit on all of `data` and write the bundle, with holdout metrics when asked (and the
+    users' stored events, when given: `export_bundle`); without `write` (a worker beside
+    the chief, which fits in step with it), no bundle."""
     metrics = holdout_metrics(make_model, data, seed, max_users=holdout_users) if holdout else {}
     if metrics:
         log.info("holdout %s", " ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
@@ -117,5 +119,6 @@ def train_and_export(
         report=write_report if report else None,
         extra_dataset=extra_dataset,
         selection=selection,
+        user_histories=user_histories,
     )
     return TrainResult(bundle, metrics)

@@ -18,6 +18,8 @@ import numpy as np
 
 from app.serving.idmap import IdMap
 from app.serving.scorers import Scorer, ScorerError, build_scorer
+from app.serving.trained_histories import PREFIX as HISTORIES_PREFIX
+from app.serving.trained_histories import TrainedHistories
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class Bundle:
     popularity: np.ndarray
     metrics: dict[str, float]
     created_at: str
+    histories: TrainedHistories | None = None  # the users' stored events, if trained from the store
 
 
 def valid_version(name: str) -> bool:
@@ -96,8 +99,10 @@ def _verified(path: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
         if sha256_file(file) != entry.get("sha256"):
             raise BundleError(f"{file}: sha256 does not match the manifest (altered or truncated)")
         if name.endswith(".npy"):
+            # the users' histories are large and only read a user at a time: mapped, shared
+            mapped = "r" if name.startswith(HISTORIES_PREFIX) else None
             try:
-                array = np.load(file, allow_pickle=False)
+                array = np.load(file, mmap_mode=mapped, allow_pickle=False)
             except (ValueError, OSError, EOFError) as error:
                 raise BundleError(f"{file}: unreadable array ({error})") from None
             if list(array.shape) != entry.get("shape") or str(array.dtype) != entry.get("dtype"):
@@ -132,6 +137,11 @@ def load_bundle(path: Path, *, check_name: bool = True) -> Bundle:
     except (OSError, ValueError) as error:
         raise BundleError(f"{path}: bad id map ({error})") from None
     meta = _json_list(path, "item_meta.json")
+    stored = {name: arrays.pop(name) for name in list(arrays) if name.startswith(HISTORIES_PREFIX)}
+    try:
+        histories = TrainedHistories.of(manifest["version"], manifest, stored, user_map)
+    except (KeyError, TypeError, ValueError) as error:
+        raise BundleError(f"{path}: bad users' histories ({error})") from None
     popularity = arrays.pop("popularity", None)
     if popularity is None or len(popularity) != len(item_map):
         raise BundleError(f"{path / 'popularity.npy'}: missing or not one count per item")
@@ -161,6 +171,7 @@ def load_bundle(path: Path, *, check_name: bool = True) -> Bundle:
         popularity=popularity.astype(np.float64),
         metrics={k: float(v) for k, v in manifest.get("metrics", {}).items()},
         created_at=manifest["created_at"],
+        histories=histories,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 from app.config import get_settings
@@ -55,9 +56,10 @@ def run(args: argparse.Namespace) -> int:
     params = params_per_model([args.model], requested_params(args))[args.model]
     if (status := start(args, issubclass(model_class(args.model), SampledRecommender))) is not None:
         return status
-    extra = {}
+    extra, histories = {}, None
     if args.dataset == "store":
         from training.datasets.store import latest_deletion_id, latest_interaction_id, load_store
+        from training.datasets.store_histories import store_histories
 
         # the ids first, then only rows up to it: a row written meanwhile is neither trained on
         # nor marked as trained on, so fold-in still sees it; a deletion logged meanwhile
@@ -66,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         extra["latest_deletion_id"] = from_chief(latest_deletion_id(url))
         extra["latest_interaction_id"] = from_chief(latest_interaction_id(url))
         data = load_store(url, up_to_id=extra["latest_interaction_id"])
+        histories = partial(store_histories, url, extra["latest_interaction_id"])
     else:
         data = dataset_from_args(args.dataset, args)
     data = prepare(data, preparation_options(args))
@@ -81,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         report=not args.no_report,
         extra_dataset=extra,
         write=is_chief(),
+        user_histories=histories,
     )
     if result.bundle is None:
         return 0
