@@ -133,6 +133,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.fallback = StoreFallback(app.state.sessionmaker)
     app.state.store_counts = StoreCounts()
     app.state.view = load_store_view(app)
+    app.state.models.on_add = lambda service: app.state.view.adopt(service.bundle.histories)
     load_models(app)
     app.state.lifecycle = follow_lifecycle(app)
     app.state.experiments = start_experiments(app)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from app.serving.interned import Interned
 from app.serving.item_rows import UNKNOWN, ItemRows
 from app.serving.records import FoldInColumns, History
+from app.serving.trained_histories import UserEvents
 from app.store.log_reads import (
     InteractionRow,
     item_external_ids,
@@ -63,6 +64,19 @@ class HistoryReads:
         columns = {"ids": ids, "item_codes": item_codes, "kind_codes": kind_codes}
         newest = -math.inf if newest_api_at is None else newest_api_at
         return self._grown(history, columns, newest, None)
+
+    def from_trained(self, events: UserEvents, gone: list[str], history: History) -> History:
+        """The history of a user's `events` as a bundle holds them, less those of the items
+        `gone` (deleted since), after `history` (empty: its version)."""
+        if not len(events.ids):
+            return history
+        item_codes = self._item_rows.codes(events.item_rows, self._item_lookup)
+        if gone:
+            deleted = [code for item in gone if (code := self._items.find(item)) is not None]
+            item_codes = np.where(np.isin(item_codes, deleted), UNKNOWN, item_codes)
+        kind_codes = self._kinds.codes(events.kinds)[events.kind_codes]
+        columns = {"ids": events.ids, "item_codes": item_codes, "kind_codes": kind_codes}
+        return self._grown(history, columns, events.newest_api_at, None)
 
     def with_fold_in(self, user_id: str, history: History) -> History:
         """`history` with its fold-in columns, read from the store by id. An event the store

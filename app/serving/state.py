@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,8 @@ class ModelState:
 
     problem: str | None = None  # why no model is loaded, for /ready
     settings: Settings = field(default_factory=Settings)
+    # told of every model held (the store view adopts the users' histories it carries)
+    on_add: Callable[[ModelService], None] | None = None
     _held: Held = field(default_factory=Held, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -73,6 +76,8 @@ class ModelState:
             self._held = Held(self._retained(loaded, pinned), active, previous, held.pins)
             if activate:
                 self.problem = None
+        if self.on_add is not None:
+            self.on_add(service)
         settle_collector()  # the new bundle's objects live as long as it does
 
     def pin(self, pins: dict[str, str]) -> None:

@@ -13,9 +13,10 @@ remembered as gaps and looked for again until they appear or `gap_patience_secon
 Each refresh first reads the deletion log past the newest deletion applied
 (app/serving/deletions.py) and drops the held histories a deletion touched.
 
-Start-up reads no interaction, whatever the store's size; it learns the catalog's item row
-ids (app/serving/item_rows.py), as a refresh does after a bulk import, so that the first
-requests do not wait for them.
+A user a loaded bundle trained from the store knows, with no event past it, is answered from
+the histories the bundle carries, with no query (app/serving/trained_source.py). Start-up
+reads no interaction; it learns the catalog's item row ids (app/serving/item_rows.py), as a
+refresh does after a bulk import, so that the first requests do not wait for them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from app.serving.history_cache import HistoryCache
 from app.serving.history_reads import HistoryReads
 from app.serving.records import History
 from app.serving.signal import ChangeSignal
+from app.serving.trained_histories import TrainedHistories
+from app.serving.trained_source import TrainedSource
 from app.store.deletions import DeletionRow, deletions_since
 from app.store.log_reads import (
     InteractionRow,
@@ -80,6 +83,8 @@ class StoreView:
         self.cache = HistoryCache(capacity)
         self._reads = HistoryReads(self._engine)
         self.deletions = DeletionLog()
+        # SQLite commits ids in order; PostgreSQL may commit an id below the newest later
+        self._trained = TrainedSource(0 if self._local else MAX_GAPS, TAIL_LIMIT)
         self._newest_id = 0
         self._started = False  # the first refresh skips to the tail's last MAX_GAPS ids
         self._gaps: dict[int, float] = {}  # missing id -> when first missed (monotonic)
@@ -107,6 +112,11 @@ class StoreView:
         `cutoff` (app/serving/deletions.py), and their version: one read, so they agree."""
         hidden, version = self._hidden
         return self.deletions.excluded(hidden, cutoff, version), version
+
+    @property
+    def trained_version(self) -> str | None:
+        """The bundle whose histories answer the users it knows (None: the store does)."""
+        return getattr(self._trained.histories, "version", None)
 
     @property
     def hidden(self) -> frozenset[str]:
@@ -177,13 +187,31 @@ class StoreView:
             return history
         if history is None:
             base = History.empty(self.deletions.users.get(user_id), self.deletions.newest_id << 32)
-            history = self._reads.read(user_id, base)
+            history = self._read(user_id, base)
         if history.fold_in is None and folds_in(history):
             history = self._reads.with_fold_in(user_id, history)
         with self._holding:
             if self._generation == generation:
                 self.cache.put(user_id, history)
         return history
+
+    def adopt(self, histories: TrainedHistories | None) -> None:
+        """Answer the users a bundle knows from its histories (app/serving/trained_source.py)."""
+        if histories is None:
+            return
+        with self._reading:
+            if not self._started:
+                self._read_new()
+            with self._sessions() as session:
+                self._trained.adopt(session, histories)
+
+    def _read(self, user_id: str, base: History) -> History:
+        """A history not held: from the adopted bundle's histories if they hold all of the
+        user's events, else from the store."""
+        found = self._trained.events(user_id, self.deletions)
+        if found is None:
+            return self._reads.read(user_id, base)
+        return self._reads.from_trained(*found, base)
 
     def _read_new(self) -> int:
         token = self._signal.token() if self._signal is not None else None
@@ -213,6 +241,7 @@ class StoreView:
         if self._started:
             skipped = newest - self._newest_id
             log.info("store view: %d new interactions; histories are read again", skipped)
+            self._trained.let_go()  # rows it skips may be of any user
         with self._holding:
             self._generation += 1
             self.cache.clear()
@@ -227,6 +256,7 @@ class StoreView:
         by_user: dict[str, list[InteractionRow]] = {}
         for row in fresh:
             by_user.setdefault(row[1], []).append(row)
+        self._trained.touch(by_user)  # first: a history read from now on sees the user
         with self._holding:
             if fresh:
                 self._generation += 1

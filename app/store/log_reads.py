@@ -92,6 +92,32 @@ def item_external_ids(engine: Engine, low: int, high: int) -> list[tuple[int, st
     return _driver_rows(engine, _ITEM_ROWS, (low, high))
 
 
+def count_since(session: Session, after_id: int) -> int:
+    """How many interactions have an id above `after_id` (a primary-key range)."""
+    return session.scalar(select(func.count()).where(Interaction.id > after_id)) or 0
+
+
+def users_since(session: Session, after_id: int) -> set[str]:
+    """The users of the interactions with an id above `after_id`."""
+    query = (
+        select(User.external_id)
+        .join(Interaction, Interaction.user_id == User.id)
+        .where(Interaction.id > after_id)
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def owners(session: Session, ids: Collection[int]) -> dict[int, tuple[str, int]]:
+    """(user, item row id) of each of the interactions `ids` the store has."""
+    query = (
+        select(Interaction.id, User.external_id, Interaction.item_id)
+        .join(User, Interaction.user_id == User.id)
+        .where(Interaction.id.in_(list(ids)))
+    )
+    return {row[0]: (row[1], row[2]) for row in session.execute(query)}
+
+
 def newest_interaction_id(session: Session) -> int:
     """The highest interaction id handed out and committed so far (0: none)."""
     return session.scalar(select(func.max(Interaction.id))) or 0
