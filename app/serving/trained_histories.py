@@ -58,6 +58,8 @@ class TrainedHistories:
         dataset = manifest.get("dataset", {})
         if not isinstance(entry, dict) or any(PREFIX + name not in arrays for name in FILES):
             return None
+        # plain views of the mappings: slicing a np.memmap costs a Python-level __getitem__
+        arrays = {name: array.view(np.ndarray) for name, array in arrays.items()}
         offsets = arrays[PREFIX + "offsets"]
         if len(offsets) != len(users) + 1 or offsets[-1] != len(arrays[PREFIX + "ids"]):
             raise ValueError("histories_offsets do not fit users.json and histories_ids")
