@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.serving.deletions import EVERY_BUNDLE, Cutoff, DeletionLog
@@ -199,15 +200,16 @@ class StoreView:
         """Answer the users a bundle knows from its histories (app/serving/trained_source.py)."""
         if histories is None:
             return
-        with self._reading:
-            if not self._started:
-                self._read_new()
-            with self._sessions() as session:
+        try:
+            with self._reading, self._sessions() as session:
+                if not self._started:
+                    self._read_new()
                 self._trained.adopt(session, histories)
+        except SQLAlchemyError as error:  # the model still loads; the store answers
+            log.warning("bundle %s: histories not adopted: %s", histories.version, error)
 
     def _read(self, user_id: str, base: History) -> History:
-        """A history not held: from the adopted bundle's histories if they hold all of the
-        user's events, else from the store."""
+        """A history not held: from the adopted bundle's histories if exact, else the store."""
         found = self._trained.events(user_id, self.deletions)
         if found is None:
             return self._reads.read(user_id, base)

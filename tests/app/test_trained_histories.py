@@ -142,6 +142,24 @@ def test_histories_of_another_store_or_too_far_behind_are_not_adopted(store, tmp
     assert view.trained_version is None
 
 
+def test_a_store_failing_at_adoption_leaves_the_store_answering(store, tmp_path, monkeypatch):
+    """Loading a model must not fail because the store did not answer while adopting."""
+    from sqlalchemy.exc import OperationalError
+
+    import app.serving.trained_source as trained_source
+
+    url, sessions = store
+    bundle = load_bundle(_train(url, tmp_path / "als-1"))
+    view = _view(sessions)
+
+    def failing(*_args):
+        raise OperationalError("SELECT count(*)", {}, Exception("store down"))
+
+    monkeypatch.setattr(trained_source, "count_since", failing)
+    view.adopt(bundle.histories)
+    assert view.trained_version is None and len(view.history("3")) == 11
+
+
 def test_a_bulk_import_past_the_tail_limit_lets_the_histories_go(store, tmp_path, monkeypatch):
     url, sessions = store
     bundle = load_bundle(_train(url, tmp_path / "als-1"))
