@@ -197,13 +197,12 @@ class StoreView:
         return history
 
     def adopt(self, histories: TrainedHistories | None) -> None:
-        """Answer the users a bundle knows from its histories (app/serving/trained_source.py)."""
+        """Answer the users a bundle knows from its histories (app/serving/trained_source.py);
+        after the first refresh, as the app's view has made it by the time models load."""
         if histories is None:
             return
         try:
             with self._reading, self._sessions() as session:
-                if not self._started:
-                    self._read_new()
                 self._trained.adopt(session, histories)
         except SQLAlchemyError as error:  # the model still loads; the store answers
             log.warning("bundle %s: histories not adopted: %s", histories.version, error)
