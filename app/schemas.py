@@ -174,6 +174,12 @@ class ReadyOut(BaseModel):
     fallback: str | None = Field(None, description="what serves when no bundle is loaded")
     rollout: RolloutOut
     store: StoreCountsOut
+    histories: str | None = Field(
+        None,
+        description="the bundle whose users' stored events answer the users it knows with no "
+        "store query (null: every history is read from the store; README, Histories from the "
+        "bundle)",
+    )
 
 
 class ItemIn(RequestBody):

@@ -40,6 +40,7 @@ _READY_EXAMPLE = {
         "problem": None,
     },
     "store": {"users": 943, "items": 1682, "interactions": 100000},
+    "histories": "20260101T000000000000Z-mf",
 }
 _METRICS_TEXT_EXAMPLE = (
     'reco_requests_total{method="GET",route="/recommend/{user_id}",status="200"} 42.0\n'
@@ -78,7 +79,8 @@ def ready(request: Request, state: StateDep, session: SessionDep) -> Response:
     """200 while the store answers, with or without a model bundle (`fallback` says what
     serves without one); 503 when the store does not answer. `rollout` compares what this
     worker serves with the fleet's pointer (a bundle it cannot load is named there, while
-    it keeps serving its version). `store` holds row counts taken at most a minute ago.
+    it keeps serving its version). `store` holds row counts taken at most a minute ago;
+    `histories` names the bundle whose users' histories answer without a store query.
     """
     try:
         counts: StoreCounts = request.app.state.store_counts
@@ -94,6 +96,7 @@ def ready(request: Request, state: StateDep, session: SessionDep) -> Response:
         "fallback": None if model else f"popularity from the store ({state.problem})",
         "rollout": _rollout(request.app.state.lifecycle, state),
         "store": stats,
+        "histories": request.app.state.view.trained_version,
     }
     return JSONResponse(body)
 

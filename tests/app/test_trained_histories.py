@@ -189,7 +189,7 @@ def test_the_service_answers_known_users_without_a_store_read(store, tmp_path, m
     monkeypatch.setattr(store_view, "MAX_GAPS", 0)  # PostgreSQL's margin, as in _view
     settings = Settings(database_url=url, artifacts_dir=tmp_path / "artifacts")
     with TestClient(create_app(settings)) as client:
-        assert client.app.state.view.trained_version == "als-1"
+        assert client.get("/ready").json()["histories"] == "als-1"
         seen = set(client.app.state.view.history("8").item_ids)
         answer = client.get("/recommend/8", params={"k": 11}).json()
         assert answer["strategy"] == "model" and len(answer["items"]) == 11
