@@ -10,7 +10,7 @@ and two strings per row took 20M rows past 23 GB.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,23 +70,13 @@ def read_columns(
         query = query.where(Interaction.id <= up_to_id)
     if exclude_kinds:
         query = query.where(Interaction.kind.not_in(list(exclude_kinds)))
-    parts: list[tuple[np.ndarray, ...]] = []
-    # the driver's own cursor (server-side on PostgreSQL): SQLAlchemy's rows cost 18x as much
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    driver = connection.connection.driver_connection
-    postgres = connection.dialect.name == "postgresql"
-    cursor = driver.cursor(name="reco_store_columns") if postgres else driver.cursor()
-    cursor.execute(sql)
-    while rows := cursor.fetchmany(chunk):
-        block = np.array(rows, dtype=np.float64)  # one chunk's rows, then numbers only
-        parts.append((block[:, 0].astype(np.int32), block[:, 1].astype(np.int32),
-                      block[:, 2].astype(np.float32), block[:, 3], block[:, 4] != 0))  # fmt: skip
-    dtypes = (np.int32, np.int32, np.float32, np.float64, bool)
-    columns = [
-        np.concatenate([part[n] for part in parts]) if parts else np.zeros(0, dtype)
-        for n, dtype in enumerate(dtypes)
-    ]
-    cursor.close()
+    parts = [
+        (block[:, 0].astype(np.int32), block[:, 1].astype(np.int32),
+         block[:, 2].astype(np.float32), block[:, 3], block[:, 4] != 0)
+        for block in numeric_blocks(connection, sql, chunk)
+    ]  # fmt: skip
+    columns = joined(parts, (np.int32, np.int32, np.float32, np.float64, bool))
     # ids are read after the rows that use them: a row's user and item always exist before it
     users, user_code = _codes(connection, select(User.id, User.external_id))
     items, item_code = _codes(
@@ -97,6 +87,29 @@ def read_columns(
     if not visible.all():
         columns = [column[visible] for column in columns]
     return StoreColumns(users, items, *columns)
+
+
+def numeric_blocks(connection: Connection, sql: str, chunk: int) -> Iterator[np.ndarray]:
+    """The rows of `sql` (numbers; NULL becomes NaN) as float64 blocks of at most `chunk`
+    rows, through the driver's own cursor (server-side on PostgreSQL): SQLAlchemy's rows
+    cost 18x as much, and no Python object per row outlives its chunk."""
+    driver = connection.connection.driver_connection
+    postgres = connection.dialect.name == "postgresql"
+    cursor = driver.cursor(name="reco_numeric_blocks") if postgres else driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(chunk):
+            yield np.array(rows, dtype=np.float64)
+    finally:
+        cursor.close()
+
+
+def joined(parts: list[tuple[np.ndarray, ...]], dtypes: Sequence[type]) -> list[np.ndarray]:
+    """Each column of the per-chunk column tuples `parts`, concatenated (empty, of its dtype
+    in `dtypes`, when there are no chunks)."""
+    if not parts:
+        return [np.zeros(0, dtype) for dtype in dtypes]
+    return [np.concatenate([part[n] for part in parts]) for n in range(len(dtypes))]
 
 
 def _codes(connection: Connection, query: object) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 from app.serving.idmap import IdMap
 from app.store.session import create_store_engine
 from app.store.tables import Interaction, User
+from training.datasets.store_columns import joined, numeric_blocks
 
 CHUNK_ROWS = 500_000
 KIND_DTYPE = np.int16  # kinds are few (a code per distinct `kind` of the store)
@@ -62,29 +63,23 @@ def _rows(
 ) -> tuple[np.ndarray, ...]:
     """(bundle user row, id, item row id, kind code, created_at if posted to the API else
     NaN) of every interaction up to `up_to_id` of a user `index` maps to a bundle row, in
-    the store's (user, id) order, through the driver's cursor."""
+    the store's (user, id) order."""
     dtypes = (np.int32, np.int64, np.int32, KIND_DTYPE, np.float64)
     if not kinds:  # no interaction
-        return tuple(np.zeros(0, dtype) for dtype in dtypes)
+        return tuple(joined([], dtypes))
     code = " ".join(f"WHEN {quoted} THEN {n}" for n, quoted in enumerate(map(_quoted, kinds)))
     sql = (
         f"SELECT user_id, id, item_id, CASE kind {code} END, "
         "CASE WHEN source = 'api' THEN created_at END FROM interactions "
         f"WHERE id <= {int(up_to_id)} ORDER BY user_id, id"
     )
-    driver = connection.connection.driver_connection
-    postgres = connection.dialect.name == "postgresql"
-    cursor = driver.cursor(name="reco_store_histories") if postgres else driver.cursor()
-    cursor.execute(sql)
     parts = []
-    while rows := cursor.fetchmany(chunk):
-        block = np.array(rows, dtype=np.float64)  # None (no API time) becomes NaN
+    for block in numeric_blocks(connection, sql, chunk):  # None (no API time) becomes NaN
         users = index[block[:, 0].astype(np.int64)]
         known = users >= 0
         columns = (block[known, n].astype(dtypes[n]) for n in range(1, len(dtypes)))
         parts.append((users[known], *columns))
-    cursor.close()
-    return tuple(np.concatenate([part[n] for part in parts]) for n in range(len(dtypes)))
+    return tuple(joined(parts, dtypes))
 
 
 def _quoted(kind: str) -> str:
