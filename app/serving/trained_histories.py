@@ -84,7 +84,7 @@ class TrainedHistories:
         start, end = self.offsets[row], self.offsets[row + 1]
         newest = float(self.newest_api_at[row])
         return UserEvents(
-            np.array(self.ids[start:end]),  # copies: a held history outlives no mapping
+            np.array(self.ids[start:end]),  # copies: a held history owns its small arrays
             np.array(self.item_rows[start:end]),
             np.array(self.kind_codes[start:end]),
             self.kinds,
