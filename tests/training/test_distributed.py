@@ -83,14 +83,17 @@ def test_two_local_workers_train_one_bundle_the_server_loads(tmp_path: Path) -> 
     assert history, "the chief records the training figures it agreed with the other worker"
 
 
-def test_evaluate_on_two_workers_prints_one_table(tmp_path: Path) -> None:
-    """The pairwise path (two-tower) through `reco evaluate --workers 2`: the chief alone
-    prints the table and writes the report."""
+@pytest.mark.parametrize("name", ["two-tower", "bpr"])
+def test_evaluate_on_two_workers_prints_one_table(tmp_path: Path, name: str) -> None:
+    """The pairwise paths (two-tower's autodiff, bpr's gradients written out) through `reco
+    evaluate --workers 2`: the chief alone prints the table and writes the report."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     report = tmp_path / "r.html"
-    command = [sys.executable, "-m", "training", "evaluate", "--models", "two-tower",
+    command = [sys.executable, "-m", "training", "evaluate", "--models", name,
                "--workers", "2", "--epochs", "2", "--report", str(report), *TINY]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("two-tower") == 1 and done.stdout.count("report: ") == 1
+    table = [line for line in done.stdout.splitlines() if line.split()[:1] == [name]]
+    assert len(table) == 1 and done.stdout.count("report: ") == 1
+    assert 0 < float(table[0].split()[3]) <= 1  # ndcg@10 of a model that trained
     assert list(tmp_path.iterdir()) == [report]

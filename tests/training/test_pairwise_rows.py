@@ -1,6 +1,6 @@
 """What makes bpr's epoch affordable at 20M interactions without changing what it learns on
-ml-100k: an epoch of shuffled passes over the positives, the factor model's one-lookup
-margins, row-wise Adam on big tables and bigger steps for big epochs."""
+ml-100k: an epoch of shuffled passes over the positives, the factor model's
+gradients written out, row-wise Adam on big tables and bigger steps for big epochs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from training.models._implicit import positives, recency_weights
 from training.models._keras import FactorModel
 from training.models._keras_fit import MAX_STEPS, step_rows
 from training.models._row_adam import LAZY_SHARE, RowAdam
-from training.models._sampled import SampledRecommender
 from training.models.base import create_model
 from training.vocab import EncodedInteractions, pair_codes
 
@@ -44,21 +43,36 @@ def test_a_pairwise_epoch_is_one_shuffled_pass_over_the_positives_per_sampled_it
     assert weights.std() > 0  # recency weights: not all the same
 
 
-def test_bpr_margins_equal_its_triples_fed_as_pairs() -> None:
-    """bpr's loss and penalty from one lookup per row's user and positive are those of its
-    triples fed to the model as (u, i) and (u, j) pairs, biases included."""
+def test_bpr_gradients_written_out_equal_autodiff_of_its_triples_fed_as_pairs() -> None:
+    """bpr's closed-form loss and gradients are autodiff's of its definition: -log
+    sigmoid(score(u, i) - score(u, j)), weighted, over the triples fed to the model as pairs
+    (u, i) and (u, j), plus the penalty `call` adds for them; repeated rows sum. The user
+    biases, in no margin, stay at their zero start (no gradient)."""
+    from keras import ops
+
     model = FactorModel(20, 30, 4, 0.02, seed=1, bias_l2=0.05)
     model(np.zeros((1, 2), np.int32))
     rng = np.random.default_rng(2)
     model.item_bias.embeddings.assign(rng.normal(size=(30, 1)).astype(np.float32))
-    model.user_bias.embeddings.assign(rng.normal(size=(20, 1)).astype(np.float32))
-    rows = rng.integers(0, 20, (7, 3)).astype(np.int32)
-    bpr = create_model("bpr")
-    fast, fast_penalty = bpr.pairwise_loss(model, rows)
-    pairs, pairs_penalty = SampledRecommender.pairwise_loss(bpr, model, rows)
-    assert fast.shape == (7,)
-    np.testing.assert_allclose(np.asarray(fast), np.asarray(pairs), rtol=1e-5)
-    assert float(fast_penalty) == pytest.approx(float(pairs_penalty), rel=1e-5)
+    rows = rng.integers(0, 20, (9, 3)).astype(np.int32)
+    rows[1] = rows[0]  # a repeated triple
+    weights = rng.uniform(0.5, 2.0, 9).astype(np.float32)
+
+    with tf.GradientTape() as tape:
+        pairs = np.concatenate([rows[:, :2], rows[:, ::2]])
+        positive, negative = ops.split(ops.reshape(model(pairs), (-1,)), 2)
+        loss = ops.mean(-ops.log_sigmoid(positive - negative) * weights) + sum(model.losses)
+    expected = tape.gradient(loss, model.trainable_variables)
+    closed_loss, closed = model.pairwise_gradients(tf.constant(rows), tf.constant(weights))
+
+    assert float(closed_loss) == pytest.approx(float(loss), rel=1e-5)
+    for variable, want, got in zip(model.trainable_variables, expected, closed, strict=True):
+        want = tf.convert_to_tensor(want).numpy()
+        if variable is model.user_bias.embeddings:
+            assert got is None and np.abs(want).max() < 1e-7
+            continue
+        np.testing.assert_allclose(tf.convert_to_tensor(got).numpy(), want, atol=1e-7)
+        assert np.abs(want).max() > 1e-4  # every other table has a gradient to compare
 
 
 def _step(optimizer: RowAdam, table: keras.Variable, rows: np.ndarray, values: np.ndarray):

@@ -209,7 +209,7 @@ def test_finish_epochs_train_on_their_own_data_after_early_stopping() -> None:
     from keras import ops
 
     from training.models._keras import FactorModel
-    from training.models._keras_fit import Finish, fit_epochs
+    from training.models._keras_fit import Finish, fit_epochs, taped
 
     model = FactorModel(2, 4, 2, 0.0, seed=0)
     model(np.zeros((1, 2), np.int32))
@@ -226,7 +226,7 @@ def test_finish_epochs_train_on_their_own_data_after_early_stopping() -> None:
 
     before = float(np.asarray(model(finish_rows[:1])).reshape(-1)[0])
     fit_epochs(
-        model, loss, lambda: (rows, np.ones(8, np.float32)), lambda: 0.0, name="t", epochs=2,
+        model, taped(loss), lambda: (rows, np.ones(8, np.float32)), lambda: 0.0, name="t", epochs=2,
         batch_size=8, learning_rate=0.1, patience=5, history=[],
         finish=Finish(finish_data, 3, 0.5),
     )  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 
@@ -67,23 +68,45 @@ class FactorModel(keras.Model):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **self.settings}
 
-    def margins(self, triples: Any) -> tuple[Any, Any]:
-        """(score(u, i) - score(u, j) per triple (u, i, j); the L2 penalty that `call` adds
-        when fed each triple's two pairs (u, i) and (u, j)), looking the user up once."""
+    def pairwise_gradients(self, triples: Any, weights: Any) -> tuple[Any, list[Any]]:
+        """bpr's batch loss and its gradients for `trainable_variables`, written out.
+
+        The loss is the mean over triples (u, i, j) of weight * -log sigmoid(p_u . (q_i -
+        q_j) + b_i - b_j), plus the L2 penalty `call` adds for the pairs (u, i) and (u, j).
+        Each row is looked up once and the gradients are the rows' own: the tape's took
+        seven times as long over a 20M log's batches. The user biases get None: they are in
+        no margin, and their penalty's gradient is zero at their zero start, so they stay 0.
+        """
         users, chosen, other = triples[:, 0], triples[:, 1], triples[:, 2]
-        p, q = self.user_factors(users), self.item_factors(chosen)
-        q_other = self.item_factors(other)
-        bu, bi, b_other = (self.user_bias(users)[:, 0], self.item_bias(chosen)[:, 0],
-                           self.item_bias(other)[:, 0])  # fmt: skip
-        margins = ops.sum(p * (q - q_other), axis=1) + bi - b_other
+        p_table, q_table = self.user_factors.embeddings, self.item_factors.embeddings
+        b_table = self.item_bias.embeddings
+        p, q, q_other = tf.gather(p_table, users), tf.gather(q_table, chosen), tf.gather(
+            q_table, other)  # fmt: skip
+        b, b_other = tf.gather(b_table, chosen), tf.gather(b_table, other)
+        gap = q - q_other
+        margins = tf.reduce_sum(p * gap, axis=1) + b[:, 0] - b_other[:, 0]
+        n = tf.cast(tf.shape(triples)[0], tf.float32)
+        l2, bias_l2 = self.settings["l2"], self.settings["bias_l2"]
+        penalty = l2 * (tf.reduce_sum(p * p) + (tf.reduce_sum(q * q) + tf.reduce_sum(
+            q_other * q_other)) / 2) + bias_l2 * (tf.reduce_sum(b * b) + tf.reduce_sum(
+            b_other * b_other)) / 2  # fmt: skip
+        loss = tf.reduce_mean(-weights * tf.math.log_sigmoid(margins)) + penalty / n
+        slope = (-weights * tf.sigmoid(-margins) / n)[:, None]  # d loss / d margin
+        both = tf.concat([chosen, other], axis=0)
 
-        def pair_mean(user: Any, item: Any, other_item: Any) -> Any:
-            """The mean over the 2n pairs of their squared terms."""
-            return ops.mean(2 * user + item + other_item) / 2
+        def rows(values: Any, indices: Any, table: Any) -> Any:
+            return tf.IndexedSlices(values, indices, tf.shape(table, out_type=tf.int64))
 
-        factors = pair_mean(*(ops.sum(x * x, axis=1) for x in (p, q, q_other)))
-        biases = pair_mean(bu * bu, bi * bi, b_other * b_other)
-        return margins, self.settings["l2"] * factors + self.settings["bias_l2"] * biases
+        gradients = {
+            id(p_table): rows(slope * gap + (2 * l2 / n) * p, users, p_table),
+            id(q_table): rows(tf.concat([slope * p + (l2 / n) * q,
+                                         -slope * p + (l2 / n) * q_other], axis=0),
+                              both, q_table),
+            id(b_table): rows(tf.concat([slope + (bias_l2 / n) * b,
+                                         -slope + (bias_l2 / n) * b_other], axis=0),
+                              both, b_table),
+        }  # fmt: skip
+        return loss, [gradients.get(id(v)) for v in self.trainable_variables]
 
     def tables(self) -> dict[str, np.ndarray]:
         """The fitted tables as float32 numpy arrays, named as the "dot" scorer expects."""

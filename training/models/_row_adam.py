@@ -45,8 +45,8 @@ class RowAdam:
         return self.adam.learning_rate
 
     def apply_gradients(self, pairs: Iterable[tuple[Any, Any]]) -> None:
-        """One Adam step for every (gradient, variable)."""
-        pairs = list(pairs)
+        """One Adam step for every (gradient, variable) whose gradient is not None."""
+        pairs = [(g, v) for g, v in pairs if g is not None]
         dense = [(g, v) for g, v in pairs if id(v) not in self.lazy]
         if dense:
             self.adam.apply_gradients(dense)

@@ -74,12 +74,28 @@ class SampledRecommender(Recommender):
         return self.model
 
     def pairwise_loss(self, model: Any, triples: Any) -> tuple[Any, Any]:
-        """(per triple, BPR's -log sigmoid(score(u, i) - score(u, j)); the model's penalty),
-        from one model call on the stacked pairs."""
+        """(the loss of each (user, positive, sampled) triple; the model's penalty), for a
+        pairwise model whose gradients are taken by autodiff (`batch_gradients`)."""
+        raise NotImplementedError(f"{self.name} has no pairwise loss")
+
+    def batch_loss(self, model: Any, batch: tuple[Any, ...]) -> Any:
+        """One batch's mean weighted loss plus the model's penalty: binary cross-entropy on
+        logits of (pairs, labels, weights), or `pairwise_loss` of (triples, weights)."""
         from keras import ops
 
-        positive, negative = self.pair_scores(model, triples)
-        return -ops.log_sigmoid(positive - negative), sum(model.losses)
+        if self.sampling == "pairwise":
+            per_triple, penalty = self.pairwise_loss(model, batch[0])
+            return ops.mean(per_triple * batch[-1]) + penalty
+        logits = ops.reshape(model(batch[0]), (-1,))
+        per_row = ops.binary_crossentropy(batch[1], logits, from_logits=True)
+        return ops.mean(per_row * batch[-1]) + sum(model.losses)
+
+    def batch_gradients(self, model: Any, batch: tuple[Any, ...]) -> tuple[Any, list[Any]]:
+        """One batch's loss and gradients for the model's trainable variables: autodiff of
+        `batch_loss`, unless a model writes its gradients out (bpr)."""
+        from training.models._keras_fit import taped
+
+        return taped(self.batch_loss)(model, batch)
 
     def pair_scores(self, model: Any, triples: Any) -> tuple[Any, Any]:
         """(score(u, i), score(u, j)) of each triple, from one model call on both pairs."""
@@ -159,7 +175,6 @@ class SampledRecommender(Recommender):
     ) -> Any:
         """Fit `model` with this config's epochs, batches and early stopping, then (with a
         validation split and `finish_on`) `finish_epochs` more over `finish_on`; return it."""
-        import keras
 
         from training.models._keras_fit import Finish, fit_epochs
 
@@ -170,21 +185,13 @@ class SampledRecommender(Recommender):
             shard, batch_size = workers.shard, cfg.batch_size // workers.shard.num_workers
             sample_rng = np.random.default_rng([int(rng.integers(2**63)), shard.index])
 
-        def loss(model: keras.Model, batch: tuple) -> Any:
-            if self.sampling == "pairwise":
-                per_triple, penalty = self.pairwise_loss(model, batch[0])
-                return keras.ops.mean(per_triple * batch[-1]) + penalty
-            logits = keras.ops.reshape(model(batch[0]), (-1,))
-            per_row = keras.ops.binary_crossentropy(batch[1], logits, from_logits=True)
-            return keras.ops.mean(per_row * batch[-1]) + sum(model.losses)
-
         ranker = None if valid is None else ValidationRanker(fit_part, valid, rng)
         finish = None
         if ranker is not None and finish_on is not None:
             finish = Finish(self.epoch_sampler(finish_on, sample_rng, shard), cfg.finish_epochs,
                             FINISH_RATE)  # fmt: skip
         fit_epochs(
-            model, loss, self.epoch_sampler(fit_part, sample_rng, shard),
+            model, self.batch_gradients, self.epoch_sampler(fit_part, sample_rng, shard),
             None if ranker is None else lambda: ranker(self.export_model(model).scorer()),
             name=name, epochs=cfg.epochs, batch_size=batch_size,
             learning_rate=cfg.learning_rate, patience=cfg.patience, history=self.history.epochs,
