@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from app.serving.bundle import load_bundle
+from tests.training.epoch_arrays import whole
 from training.cli import main
 from training.datasets.synthetic import make_synthetic
 from training.distributed import Shard, without_workers_option
@@ -28,7 +29,7 @@ TINY = ["--synthetic-users", "40", "--synthetic-items", "60", "--synthetic-ratin
 
 def _examples(model, data: EncodedInteractions, shard: Shard) -> tuple[set[int], set[int]]:
     """One epoch of `shard`'s examples as (positive pair codes, negative pair codes)."""
-    epoch = model.epoch_sampler(data, np.random.default_rng(shard.index), shard)()
+    epoch = whole(model.epoch_sampler(data, np.random.default_rng(shard.index), shard)())
     rows = epoch[0]
     if model.sampling == "pairwise":
         positive, negative = rows[:, :2], rows[:, ::2]

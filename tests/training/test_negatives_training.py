@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tests.conftest import block_interactions
+from tests.training.epoch_arrays import whole
 from training.datasets.prep import prepare
 from training.interactions import Interactions
 from training.models._implicit import positives
@@ -64,11 +65,15 @@ def test_sampled_models_see_each_dislike_every_epoch():
     wanted = {(data.user_map.get(u), data.item_map.get(i)) for u, i in pairs}
     liked = set(zip(data.users.tolist(), data.items.tolist(), strict=True))
 
-    rows, labels, weights = create_model("imf").epoch_sampler(data, np.random.default_rng(0))()
+    rows, labels, weights = whole(
+        create_model("imf").epoch_sampler(data, np.random.default_rng(0))()
+    )
     assert len(rows) == len(data) * (1 + create_model("imf").config.negatives) + len(pairs)
     assert {(int(u), int(i)) for u, i in rows[(labels == 0) & (weights == 1.0)]} >= wanted
 
-    triples, triple_weights = create_model("bpr").epoch_sampler(data, np.random.default_rng(0))()
+    triples, triple_weights = whole(
+        create_model("bpr").epoch_sampler(data, np.random.default_rng(0))()
+    )
     disliking = [t for t in triples.tolist() if (t[0], t[2]) in wanted]
     assert {(u, d) for u, _, d in disliking} == wanted
     assert all((u, p) in liked for u, p, _ in disliking)

