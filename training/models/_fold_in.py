@@ -33,12 +33,15 @@ class FoldInSampled(SampledRecommender):
         return data, fit_part, valid, rng
 
     def memory_bytes(self, n_users: int, n_items: int, n_rows: int) -> int:
-        """The rows, one epoch's sampled arrays (users, items, negatives, weights, labels, a
-        shuffled copy and the tensors fed from them, about 80 bytes a sampled row) and
-        float32 user and item tables with two optimizer slots each."""
+        """The rows, the sampled arrays held at once (users, items, negatives, weights,
+        labels, a shuffled copy and the tensors fed from them, about 80 bytes a sampled
+        row): a pointwise epoch's, or two passes of a pairwise one (the pass training and
+        the next being sampled); and float32 user and item tables with two optimizer slots
+        each."""
         cfg = self.config
         width = getattr(cfg, "factors", 64) + 1  # + the bias
-        sampled = EPOCH_ROW_BYTES * n_rows * (cfg.negatives + 1)
+        held = 2 if self.sampling == "pairwise" else cfg.negatives + 1
+        sampled = EPOCH_ROW_BYTES * n_rows * held
         return ROW_BYTES * n_rows + sampled + 3 * 4 * width * (n_users + n_items)
 
     def fold_in_params(self) -> dict[str, Any]:
