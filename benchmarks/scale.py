@@ -19,6 +19,7 @@ all figures as JSON. Stages run in the order given; add one with the `@stage` de
 - `train-default`: `reco train --dataset store` with every default (the `auto` model, the
   holdout evaluation, the report), plus any --default-param.
 - `train-als`: als (64 factors, 2 iterations) on the SQLite store, the bundle `serve` serves.
+- `train-bpr`: one epoch of bpr (the Keras model) on the SQLite store.
 - `serve`: `reco-serve` (one worker) on the SQLite store and that bundle: seconds to ready,
   the worker's RSS, then `/health` and `/recommend` with wrk at 16 connections for
   --serve-seconds each, every /recommend for a user not asked before (caches cold), with
@@ -161,6 +162,20 @@ def train_als(run: Run) -> dict[str, Any]:
     command = [*RECO, "train", "--model", "als", "--factors", "64", "--param", "iterations=2",
                "--dataset", "store", "--no-holdout", "--no-report", "--database-url",
                run.sqlite_url, "--out", str(out)]  # fmt: skip
+    return measure(command)
+
+
+@stage("train-bpr")
+def train_bpr(run: Run) -> dict[str, Any]:
+    """The neural-side figure: one epoch of bpr (Keras; 8 sampled items per positive) from
+    the SQLite store, no validation split, holdout or report; the epoch alone is timed by
+    `python -m benchmarks.train_scale --model bpr` (benchmarks/RESULTS.md)."""
+    out = run.args.data_dir / "artifacts" / f"bpr-{run.args.rows}"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [*RECO, "train", "--model", "bpr", "--param", "epochs=1", "--param",
+               "validation_fraction=0", "--param", "finish_epochs=0", "--dataset", "store",
+               "--no-holdout", "--no-report", "--database-url", run.sqlite_url, "--out",
+               str(out)]  # fmt: skip
     return measure(command)
 
 

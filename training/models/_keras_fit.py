@@ -121,7 +121,7 @@ def fit_epochs(
     pending = [epoch_data()]  # the first epoch's rows size the steps and the optimizer
     batch_size = step_rows(pending[0].rows, batch_size, workers)
     optimizer = TableOptimizer(learning_rate, model.trainable_variables,
-                        None if workers is not None else batch_size)  # fmt: skip
+                               None if workers is not None else batch_size)  # fmt: skip
     scale = 1.0 if workers is None else 1.0 / workers.shard.num_workers
 
     def gradients(*batch: Any) -> tuple[Any, Any]:
