@@ -78,3 +78,14 @@ def test_sampled_models_see_each_dislike_every_epoch():
     assert {(u, d) for u, _, d in disliking} == wanted
     assert all((u, p) in liked for u, p, _ in disliking)
     assert len(triple_weights) == len(triples)
+
+    # grouped (bpr at scale): each dislike is a row of its item `negatives` times, each
+    # of those triples at 1/negatives of the weight
+    bpr = create_model("bpr")
+    grouped, row_weights = whole(bpr.epoch_sampler(data, np.random.default_rng(0), None, True)())
+    k = bpr.config.negatives
+    at = [i for i, r in enumerate(grouped.tolist())
+          if (r[0], r[2]) in wanted and len(set(r[2:])) == 1]  # fmt: skip
+    assert {(int(grouped[i, 0]), int(grouped[i, 2])) for i in at} == wanted and len(at) == 3
+    assert all((int(grouped[i, 0]), int(grouped[i, 1])) in liked for i in at)
+    np.testing.assert_allclose(row_weights[at], 1.0 / k)

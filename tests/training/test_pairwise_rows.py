@@ -47,27 +47,84 @@ def test_a_pairwise_epoch_is_one_shuffled_pass_over_the_positives_per_sampled_it
     assert weights.std() > 0  # recency weights: not all the same
 
 
-def test_bpr_gradients_written_out_equal_autodiff_of_its_triples_fed_as_pairs() -> None:
+def test_a_grouped_epoch_holds_each_positive_once_with_all_its_sampled_items() -> None:
+    """bpr at scale: one row per positive, (user, positive, `negatives` items the user
+    never chose), in `negatives` parts of one random order; weights travel with rows."""
+    data = positives(EncodedInteractions.encode(make_synthetic(30, 80, 900, seed=4)), None)
+    bpr = create_model("bpr")
+    k = bpr.config.negatives
+    epoch = bpr.epoch_sampler(data, np.random.default_rng(0), None, True)()
+    assert epoch.group == k and epoch.rows == len(data)
+    parts = list(epoch.parts)
+    assert len(parts) == k
+    rows = np.concatenate([part[0] for part in parts])
+    weights = np.concatenate([part[1] for part in parts])
+    assert rows.shape == (len(data), 2 + k)
+    pairs = pair_codes(data.users, data.items, data.n_items)
+    np.testing.assert_array_equal(np.sort(pair_codes(rows[:, 0], rows[:, 1], data.n_items)),
+                                  np.sort(pairs))  # fmt: skip
+    sampled = pair_codes(np.repeat(rows[:, 0], k), rows[:, 2:].reshape(-1), data.n_items)
+    assert not np.isin(sampled, pairs).any()
+    assert not (np.diff(rows[: len(parts[0][0]), 0]) >= 0).all()  # shuffled, not user order
+    weight_of = dict(zip(pairs.tolist(), recency_weights(data, bpr.config.recency), strict=True))
+    chosen = pair_codes(rows[:, 0], rows[:, 1], data.n_items).tolist()
+    np.testing.assert_allclose(weights, [weight_of[c] for c in chosen], rtol=1e-6)
+
+
+def test_bpr_groups_its_sampled_items_when_an_epoch_outgrows_its_steps(monkeypatch) -> None:
+    """With the steps capped (MAX_STEPS 4 here, as 17.5M positives cap them at 20M), bpr
+    trains on grouped rows, and learns: a user's held items outscore the rest."""
+    import training.models._keras_fit as keras_fit
+    import training.models._sampled as sampled
+
+    groups = []
+
+    def spy(*args):
+        epoch = sampled_rows(*args)
+        return lambda: groups.append(1) or epoch()
+
+    sampled_rows = sampled.rows_sampler
+    monkeypatch.setattr(sampled, "rows_sampler", spy)
+    monkeypatch.setattr(keras_fit, "MAX_STEPS", 4)
+    data = EncodedInteractions.encode(make_synthetic(30, 80, 900, seed=4))
+    model = create_model("bpr", epochs=10, factors=8, batch_size=64, learning_rate=0.05,
+                         validation_fraction=0.0, finish_epochs=0)  # fmt: skip
+    model.fit(data)
+    assert len(groups) == 10
+    scores = model.score(np.arange(data.n_users))
+    held = np.zeros_like(scores, bool)
+    held[data.users, data.items] = True
+    assert np.isfinite(scores).all() and scores[held].mean() > scores[~held].mean() + 0.1
+
+
+@pytest.mark.parametrize("sampled", [1, 3])
+def test_bpr_gradients_written_out_equal_autodiff_of_its_triples_fed_as_pairs(
+    sampled: int,
+) -> None:
     """bpr's closed-form loss and gradients are autodiff's of its definition: -log
     sigmoid(score(u, i) - score(u, j)), weighted, over the triples fed to the model as pairs
-    (u, i) and (u, j), plus the penalty `call` adds for them; repeated rows sum. The user
-    biases, in no margin, stay at their zero start (no gradient)."""
+    (u, i) and (u, j), plus the penalty `call` adds for them; repeated rows sum. A row of
+    (u, i) with `sampled` items stands for those triples. The user biases, in no margin,
+    stay at their zero start (no gradient)."""
     from keras import ops
 
     model = FactorModel(20, 30, 4, 0.02, seed=1, bias_l2=0.05)
     model(np.zeros((1, 2), np.int32))
     rng = np.random.default_rng(2)
     model.item_bias.embeddings.assign(rng.normal(size=(30, 1)).astype(np.float32))
-    rows = rng.integers(0, 20, (9, 3)).astype(np.int32)
-    rows[1] = rows[0]  # a repeated triple
-    weights = rng.uniform(0.5, 2.0, 9).astype(np.float32)
+    grouped = rng.integers(0, 20, (9, 2 + sampled)).astype(np.int32)
+    grouped[1] = grouped[0]  # a repeated row
+    row_weights = rng.uniform(0.5, 2.0, 9).astype(np.float32)
+    rows = np.concatenate([grouped[:, [0, 1, 2 + k]] for k in range(sampled)])
+    weights = np.tile(row_weights, sampled)
 
     with tf.GradientTape() as tape:
         pairs = np.concatenate([rows[:, :2], rows[:, ::2]])
         positive, negative = ops.split(ops.reshape(model(pairs), (-1,)), 2)
         loss = ops.mean(-ops.log_sigmoid(positive - negative) * weights) + sum(model.losses)
     expected = tape.gradient(loss, model.trainable_variables)
-    closed_loss, closed = model.pairwise_gradients(tf.constant(rows), tf.constant(weights))
+    closed_loss, closed = model.pairwise_gradients(tf.constant(grouped),
+                                                   tf.constant(row_weights))  # fmt: skip
 
     assert float(closed_loss) == pytest.approx(float(loss), rel=1e-5)
     for variable, want, got in zip(model.trainable_variables, expected, closed, strict=True):

@@ -22,10 +22,12 @@ Item = TypeVar("Item")
 class Epoch:
     """One epoch of training arrays (rows, ...) with `rows` rows in all, as consecutive
     `parts`, each a tuple of same-length arrays; a lazy iterator, so that a part is
-    sampled only when it is asked for."""
+    sampled only when it is asked for. Each row stands for `group` training examples (a
+    positive with all its sampled items, for bpr at scale)."""
 
     rows: int
     parts: Iterator[tuple[np.ndarray, ...]]
+    group: int = 1
 
 
 def in_batches(

@@ -68,43 +68,58 @@ class FactorModel(keras.Model):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **self.settings}
 
-    def pairwise_gradients(self, triples: Any, weights: Any) -> tuple[Any, list[Any]]:
-        """bpr's batch loss and its gradients for `trainable_variables`, written out.
+    def pairwise_gradients(self, rows: Any, weights: Any) -> tuple[Any, list[Any]]:
+        """bpr's batch loss and its gradients for `trainable_variables`, written out, for
+        rows (u, i, j_1, ..., j_k): a positive with k >= 1 sampled items, each row standing
+        for its k triples (u, i, j).
 
-        The loss is the mean over triples (u, i, j) of weight * -log sigmoid(p_u . (q_i -
-        q_j) + b_i - b_j), plus the L2 penalty `call` adds for the pairs (u, i) and (u, j).
-        Each row is looked up once and the gradients are the rows' own: the tape's took
-        seven times as long over a 20M log's batches. The user biases get None: they are in
-        no margin, and their penalty's gradient is zero at their zero start, so they stay 0.
+        The loss is the mean over triples of weight * -log sigmoid(p_u . (q_i - q_j) + b_i -
+        b_j), plus the L2 penalty `call` adds for the pairs (u, i) and (u, j). Each row is
+        looked up once and the gradients are one row per triple and table, as the triples
+        fed one by one would give them (the optimizer sees the same rows): the tape's took
+        seven times as long over a 20M log's batches, and a row of k triples gathers its
+        user and positive once instead of k times. The user biases get None: they are in no
+        margin, and their penalty's gradient is zero at their zero start, so they stay 0.
         """
-        users, chosen, other = triples[:, 0], triples[:, 1], triples[:, 2]
+        users, chosen, others = rows[:, 0], rows[:, 1], rows[:, 2:]
         p_table, q_table = self.user_factors.embeddings, self.item_factors.embeddings
         b_table = self.item_bias.embeddings
-        p, q, q_other = tf.gather(p_table, users), tf.gather(q_table, chosen), tf.gather(
-            q_table, other)  # fmt: skip
-        b, b_other = tf.gather(b_table, chosen), tf.gather(b_table, other)
-        gap = q - q_other
-        margins = tf.reduce_sum(p * gap, axis=1) + b[:, 0] - b_other[:, 0]
-        n = tf.cast(tf.shape(triples)[0], tf.float32)
+        p, q, q_others = tf.gather(p_table, users), tf.gather(q_table, chosen), tf.gather(
+            q_table, others)  # fmt: skip
+        b, b_others = tf.gather(b_table, chosen)[:, 0], tf.gather(b_table, others)[:, :, 0]
+        gaps = q[:, None, :] - q_others  # (rows, k, factors)
+        margins = tf.reduce_sum(p[:, None, :] * gaps, axis=2) + b[:, None] - b_others
+        n, k = tf.cast(tf.shape(rows)[0], tf.float32), tf.cast(tf.shape(others)[1], tf.float32)
         l2, bias_l2 = self.settings["l2"], self.settings["bias_l2"]
-        # the penalty per triple, summed along rows as the margins are (XLA fuses the two)
-        penalty = tf.reduce_sum(l2 * (p * p + (q * q + q_other * q_other) / 2), axis=1) + (
-            bias_l2 * (b * b + b_other * b_other)[:, 0] / 2)  # fmt: skip
-        loss = tf.reduce_mean(penalty - weights * tf.math.log_sigmoid(margins))
-        slope = (-weights * tf.sigmoid(-margins) / n)[:, None]  # d loss / d margin
-        both = tf.concat([chosen, other], axis=0)
+        # each row's penalty is its triples' mean, summed along rows as the margins are
+        # (XLA fuses the two)
+        penalty = tf.reduce_sum(l2 * (p * p + q * q / 2), axis=1) + bias_l2 * b * b / 2 + (
+            tf.reduce_mean(tf.reduce_sum(l2 * q_others * q_others, axis=2)
+                           + bias_l2 * b_others * b_others, axis=1) / 2)  # fmt: skip
+        loss = tf.reduce_mean(
+            penalty - tf.reduce_mean(weights[:, None] * tf.math.log_sigmoid(margins), axis=1)
+        )
+        slopes = -weights[:, None] * tf.sigmoid(-margins) / (n * k)  # d loss / d margin
+        per_triple, factors = n * k, tf.shape(p)[1]
 
-        def rows(values: Any, indices: Any, table: Any) -> Any:
+        def each(row_values: Any) -> Any:
+            """A row's value for each of its triples, flattened (rows x k)."""
+            return tf.reshape(tf.repeat(row_values[:, None], tf.shape(others)[1], axis=1), [-1])
+
+        def grad(blocks: list[Any], indices: Any, table: Any, width: Any) -> Any:
+            """The (rows, k, width) blocks as one row per triple, in the order of `indices`."""
+            values = tf.concat([tf.reshape(block, [-1, width]) for block in blocks], axis=0)
             return tf.IndexedSlices(values, indices, tf.shape(table, out_type=tf.int64))
 
+        pulls = slopes[:, :, None] * p[:, None, :]
+        items = tf.concat([each(chosen), tf.reshape(others, [-1])], axis=0)
         gradients = {
-            id(p_table): rows(slope * gap + (2 * l2 / n) * p, users, p_table),
-            id(q_table): rows(tf.concat([slope * p + (l2 / n) * q,
-                                         -slope * p + (l2 / n) * q_other], axis=0),
-                              both, q_table),
-            id(b_table): rows(tf.concat([slope + (bias_l2 / n) * b,
-                                         -slope + (bias_l2 / n) * b_other], axis=0),
-                              both, b_table),
+            id(p_table): grad([slopes[:, :, None] * gaps + (2 * l2 / per_triple) * p[:, None, :]],
+                              each(users), p_table, factors),
+            id(q_table): grad([pulls + (l2 / per_triple) * q[:, None, :],
+                               -pulls + (l2 / per_triple) * q_others], items, q_table, factors),
+            id(b_table): grad([slopes + (bias_l2 / per_triple) * b[:, None],
+                               -slopes + (bias_l2 / per_triple) * b_others], items, b_table, 1),
         }  # fmt: skip
         return loss, [gradients.get(id(v)) for v in self.trainable_variables]
 

@@ -119,15 +119,17 @@ def fit_epochs(
     from training.models._table_optimizer import TableOptimizer
 
     pending = [epoch_data()]  # the first epoch's rows size the steps and the optimizer
-    batch_size = step_rows(pending[0].rows, batch_size, workers)
+    group = pending[0].group  # `batch_size` counts examples; a row holds `group` of them
+    examples = step_rows(pending[0].rows * group, batch_size, workers)
+    batch_size = max(1, examples // group)
     optimizer = TableOptimizer(learning_rate, model.trainable_variables,
-                               None if workers is not None else batch_size)  # fmt: skip
+                               None if workers is not None else examples)  # fmt: skip
     scale = 1.0 if workers is None else 1.0 / workers.shard.num_workers
 
     def gradients(*batch: Any) -> tuple[Any, Any]:
         loss, grads = gradients_fn(model, batch)
         if workers is not None:
-            rows, variables = batch_size * workers.shard.num_workers, model.trainable_variables
+            rows, variables = examples * workers.shard.num_workers, model.trainable_variables
             grads = [_to_send(g, v, rows, scale) for g, v in zip(grads, variables, strict=True)]
         return loss * scale, grads
 

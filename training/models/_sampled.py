@@ -25,16 +25,13 @@ from training.models._implicit import (
     recency_weights,
     shuffled,
 )
+from training.models._pairwise_epochs import DISLIKE_WEIGHT, rows_sampler, triples_sampler
 from training.models.base import ExportedModel, FitHistory, Recommender
-from training.sampling import positive_codes, sample_negatives, sample_pairs
+from training.sampling import positive_codes, sample_pairs
 from training.vocab import EncodedInteractions
 
 log = logging.getLogger(__name__)
 FINISH_RATE = 0.2  # learning rate of the finishing epochs, as a share of the configured one
-# an explicit negative (a dislike) is one label-0 row (pointwise) or one triple against a
-# random positive of the user (pairwise) per epoch, weighing what an unweighted positive does;
-# fold-in holds the same term (app/serving/scorers/base.py DISLIKE_WEIGHT)
-DISLIKE_WEIGHT = 1.0
 
 
 def _with_negatives(data: EncodedInteractions) -> EncodedInteractions:
@@ -58,6 +55,9 @@ class SampledRecommender(Recommender):
 
     config: SampledConfig
     sampling: ClassVar[Literal["pointwise", "pairwise"]] = "pointwise"
+    # whether `batch_gradients` takes rows of a positive with all its sampled items, which
+    # an epoch then gets when its steps would take more than `batch_size` (bpr)
+    groups_sampled_items: ClassVar[bool] = False
     framework = "keras"
 
     @abstractmethod
@@ -133,13 +133,18 @@ class SampledRecommender(Recommender):
         return data, *carve_validation(data, cfg.validation_fraction, rng), rng
 
     def epoch_sampler(
-        self, data: EncodedInteractions, rng: np.random.Generator, shard: Shard | None = None
+        self,
+        data: EncodedInteractions,
+        rng: np.random.Generator,
+        shard: Shard | None = None,
+        grouped: bool = False,
     ) -> Callable[[], Epoch]:
         """A function giving one epoch of shuffled training arrays from `data`, with fresh
         negatives each call: (pairs, labels, weights) or, pairwise, (triples, weights), in
-        one part or, pairwise, one part per pass. With a `shard`, only its rows of `data`
-        are sampled from (negatives still avoid every positive of the user, recency still
-        weighs the user's whole history)."""
+        one part or, pairwise, one part per pass; `grouped` (pairwise), rows of a positive
+        with all its sampled items instead of triples. With a `shard`, only its rows of
+        `data` are sampled from (negatives still avoid every positive of the user, recency
+        still weighs the user's whole history)."""
         cfg, n_items = self.config, data.n_items
         codes = positive_codes(data.users, data.items, n_items)
         # what stays the same every epoch; a sampled negative weighs what its positive weighs
@@ -150,7 +155,8 @@ class SampledRecommender(Recommender):
             data, weights = data.subset(rows), weights[rows]
             disliked = disliked[shard.rows(len(disliked))]
         if self.sampling == "pairwise":
-            return _triples_sampler(data, weights, disliked, cfg.negatives, codes, rng)
+            sampler = rows_sampler if grouped else triples_sampler
+            return sampler(data, weights, disliked, cfg.negatives, codes, rng)
         repeated_weights = np.repeat(weights, cfg.negatives)
         dislikes = np.full(len(disliked), DISLIKE_WEIGHT, weights.dtype)
         pair_weights = np.concatenate([weights, repeated_weights, dislikes])
@@ -176,11 +182,14 @@ class SampledRecommender(Recommender):
         finish_on: EncodedInteractions | None = None,
     ) -> Any:
         """Fit `model` with this config's epochs, batches and early stopping, then (with a
-        validation split and `finish_on`) `finish_epochs` more over `finish_on`; return it."""
-
-        from training.models._keras_fit import Finish, fit_epochs
+        validation split and `finish_on`) `finish_epochs` more over `finish_on`; return it.
+        An epoch whose steps would take more than `batch_size` is grouped (rows of a positive
+        with all its sampled items) when the model takes such rows."""
+        from training.models._keras_fit import MAX_STEPS, Finish, fit_epochs
 
         cfg, workers = self.config, distributed.active()
+        big = len(fit_part) * cfg.negatives > MAX_STEPS * cfg.batch_size
+        grouped = self.sampling == "pairwise" and self.groups_sampled_items and big
         model(np.zeros((1, 2), np.int32))
         shard, batch_size, sample_rng = None, cfg.batch_size, rng
         if workers is not None:  # a global batch of batch_size; negatives of its own per worker
@@ -190,71 +199,14 @@ class SampledRecommender(Recommender):
         ranker = None if valid is None else ValidationRanker(fit_part, valid, rng)
         finish = None
         if ranker is not None and finish_on is not None:
-            finish = Finish(self.epoch_sampler(finish_on, sample_rng, shard), cfg.finish_epochs,
-                            FINISH_RATE)  # fmt: skip
+            finish = Finish(self.epoch_sampler(finish_on, sample_rng, shard, grouped),
+                            cfg.finish_epochs, FINISH_RATE)  # fmt: skip
         fit_epochs(
-            model, self.batch_gradients, self.epoch_sampler(fit_part, sample_rng, shard),
+            model, self.batch_gradients,
+            self.epoch_sampler(fit_part, sample_rng, shard, grouped),
             None if ranker is None else lambda: ranker(self.export_model(model).scorer()),
             name=name, epochs=cfg.epochs, batch_size=batch_size,
             learning_rate=cfg.learning_rate, patience=cfg.patience, history=self.history.epochs,
             finish=finish, workers=workers,
         )  # fmt: skip
         return model
-
-
-def _triples_sampler(
-    data: EncodedInteractions,
-    weights: np.ndarray,
-    disliked: np.ndarray,
-    negatives: int,
-    codes: np.ndarray,
-    rng: np.random.Generator,
-) -> Callable[[], Epoch]:
-    """A function giving one epoch of shuffled (triples, weights): `negatives` triples (user,
-    positive, a fresh sampled item) per positive, and one (user, a positive of theirs,
-    disliked item) of DISLIKE_WEIGHT per dislike.
-
-    The epoch is `negatives` passes over the positives, each in its own random order with
-    its own sampled items (the dislikes join the first), rather than one shuffle of every
-    triple: a batch still holds triples of distinct positives, as a full shuffle's nearly
-    do, for a fraction of the cost at 20M (140M triples: 45 s a shuffle). Each pass is a
-    part of the epoch, sampled while the one before it trains. Items are drawn in user
-    order, which a big grid's membership test needs (training/sampling.py)."""
-    order = np.argsort(data.users, kind="stable")
-    users, chosen, weights = data.users[order], data.items[order], weights[order]
-    n_dislikes, dislike_triples = _dislike_triples(users, chosen, disliked)
-    n = len(users)
-    triples = np.empty((n + n_dislikes, 3), np.int32)
-    triples[:n, 0], triples[:n, 1] = users, chosen
-    triple_weights = np.r_[weights, np.full(n_dislikes, DISLIKE_WEIGHT)].astype(np.float32)
-
-    def passes() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for k in range(negatives):
-            triples[:n, 2] = sample_negatives(users, data.n_items, codes, rng)
-            if k == 0:
-                triples[n:] = dislike_triples(rng)
-            order = rng.permutation(len(triples) if k == 0 else n)
-            # np.take, not fancy indexing: twice as fast for these sizes
-            yield np.take(triples, order, axis=0), np.take(triple_weights, order)
-
-    return lambda: Epoch(negatives * n + n_dislikes, passes())
-
-
-def _dislike_triples(
-    users: np.ndarray, by_user: np.ndarray, disliked: np.ndarray
-) -> tuple[int, Callable[[np.random.Generator], np.ndarray]]:
-    """(how many, a function giving one epoch's (user, positive, disliked) triples) from the
-    positives (`users`, sorted, and their items `by_user`): each dislike against a positive
-    of its user drawn afresh (users with no positive here have none)."""
-    if not len(disliked):
-        return 0, lambda rng: np.empty((0, 3), np.int32)
-    starts = np.searchsorted(users, disliked[:, 0], side="left")
-    counts = np.searchsorted(users, disliked[:, 0], side="right") - starts
-    held = disliked[counts > 0]
-    starts, counts = starts[counts > 0], counts[counts > 0]
-
-    def epoch(rng: np.random.Generator) -> np.ndarray:
-        positive = by_user[starts + (rng.random(len(held)) * counts).astype(np.int64)]
-        return np.stack([held[:, 0], positive, held[:, 1]], axis=1).astype(np.int32)
-
-    return len(held), epoch

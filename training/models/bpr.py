@@ -28,6 +28,7 @@ class BPR(FoldInSampled):
     config_class = BPRConfig
     config: BPRConfig
     sampling = "pairwise"
+    groups_sampled_items = True
 
     def build(self, n_users: int, n_items: int) -> Any:
         from training.models._keras import FactorModel
@@ -36,8 +37,9 @@ class BPR(FoldInSampled):
         return FactorModel(n_users, n_items, cfg.factors, cfg.l2, seed=cfg.seed)
 
     def batch_gradients(self, model: Any, batch: tuple[Any, ...]) -> tuple[Any, list[Any]]:
-        """Written out (`FactorModel.pairwise_gradients`) for a batch of (triples, weights):
-        autodiff's were most of an epoch's time at 20M interactions."""
+        """Written out (`FactorModel.pairwise_gradients`) for a batch of (triples or rows of
+        a positive with its sampled items, weights): autodiff's were most of an epoch's time
+        at 20M interactions."""
         return model.pairwise_gradients(batch[0], batch[-1])
 
     def export_model(self, model: Any) -> ExportedModel:
