@@ -25,7 +25,12 @@ from training.models._implicit import (
     recency_weights,
     shuffled,
 )
-from training.models._pairwise_epochs import DISLIKE_WEIGHT, rows_sampler, triples_sampler
+from training.models._pairwise_epochs import (
+    DISLIKE_WEIGHT,
+    SortedPositives,
+    rows_sampler,
+    triples_sampler,
+)
 from training.models.base import ExportedModel, FitHistory, Recommender
 from training.sampling import positive_codes, sample_pairs
 from training.vocab import EncodedInteractions
@@ -156,7 +161,7 @@ class SampledRecommender(Recommender):
             disliked = disliked[shard.rows(len(disliked))]
         if self.sampling == "pairwise":
             sampler = rows_sampler if grouped else triples_sampler
-            return sampler(data, weights, disliked, cfg.negatives, codes, rng)
+            return sampler(SortedPositives.of(data, weights, disliked, codes), cfg.negatives, rng)
         repeated_weights = np.repeat(weights, cfg.negatives)
         dislikes = np.full(len(disliked), DISLIKE_WEIGHT, weights.dtype)
         pair_weights = np.concatenate([weights, repeated_weights, dislikes])
