@@ -190,10 +190,10 @@ class SampledRecommender(Recommender):
         validation split and `finish_on`) `finish_epochs` more over `finish_on`; return it.
         An epoch whose steps would take more than `batch_size` is grouped (rows of a positive
         with all its sampled items) when the model takes such rows."""
-        from training.models._keras_fit import MAX_STEPS, Finish, fit_epochs
+        from training.models._keras_fit import Finish, fit_epochs, step_rows
 
         cfg, workers = self.config, distributed.active()
-        big = len(fit_part) * cfg.negatives > MAX_STEPS * cfg.batch_size
+        big = step_rows(len(fit_part) * cfg.negatives, cfg.batch_size) > cfg.batch_size
         grouped = self.sampling == "pairwise" and self.groups_sampled_items and big
         model(np.zeros((1, 2), np.int32))
         shard, batch_size, sample_rng = None, cfg.batch_size, rng
